@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * load and unload: open the object, load it once, pin program, maps and one
+ * link per interface under the pin directory.  A second load adopts what is
+ * pinned and only attaches the new interfaces.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "loader.h"
+#include "log.h"
+#include "pins.h"
+#include "stats.h"
+#include "util.h"
+#include "xdp_mcast.skel.h"
+
+const char *xm_attach_mode_name(uint8_t mode)
+{
+	return mode == XM_ATTACH_SKB ? "skb" : "native";
+}
+
+const char *xm_iface_name(const struct xm_iface_entry *e, char *buf)
+{
+	if (if_indextoname(e->ifindex, buf))
+		return buf;
+	snprintf(buf, IF_NAMESIZE, "%.*s", IF_NAMESIZE - 1, e->cfg.name);
+	return buf;
+}
+
+static int ifentry_cmp(const void *a, const void *b)
+{
+	const struct xm_iface_entry *x = a, *y = b;
+
+	return x->ifindex < y->ifindex ? -1 : x->ifindex > y->ifindex;
+}
+
+int xm_list_ifaces(int ifaces_fd, struct xm_iface_entry **out)
+{
+	struct xm_iface_entry *v = calloc(XM_MAX_IFACES, sizeof(*v));
+	uint32_t key, next;
+	void *prev = NULL;
+	int n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	while (n < XM_MAX_IFACES && bpf_map_get_next_key(ifaces_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(ifaces_fd, &key, &v[n].cfg))
+			continue;
+		v[n].ifindex = key;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), ifentry_cmp);
+	*out = v;
+	return n;
+}
+
+int xm_report_not_loaded(const char *pin_dir, int err)
+{
+	if (err == -ENOENT)
+		pr_err("nothing is loaded under '%s' (xdp-mcast load IFACE...)\n", pin_dir);
+	else
+		pr_err("cannot open the pinned maps under '%s': %s\n", pin_dir,
+		       strerror(-err));
+	return err;
+}
+
+static int link_pin_path(char *buf, size_t len, const char *dir, uint32_t ifindex)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), XM_PIN_LINK_FMT, ifindex);
+	return xm_pin_join(buf, len, dir, name);
+}
+
+/* The size of an already pinned flow table, 0 when there is none. */
+static uint32_t pinned_flow_capacity(const char *dir)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	if (xm_pin_join(path, sizeof(path), dir, XM_MAP_FLOWS))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
+	close(fd);
+	return info.max_entries;
+}
+
+static int load_prog(const struct load_opts *o, const char *prog_path)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = o->pin_dir);
+	struct xdp_mcast_bpf *skel;
+	uint32_t flows = o->flows ? o->flows : XM_FLOWS_DEFAULT;
+	uint32_t pinned = pinned_flow_capacity(o->pin_dir);
+	int fd, err;
+
+	skel = xdp_mcast_bpf__open_opts(&oo);
+	if (!skel) {
+		err = -errno;
+		pr_err("cannot open the XDP object: %s\n", strerror(errno));
+		return err;
+	}
+	skel->rodata->cfg_check_mac = o->check_mac;
+	if (pinned && pinned != flows) {
+		if (o->flows)
+			pr_warn("keeping the pinned flow table of %u entries (asked for %u); "
+				"unload --all to resize\n", pinned, flows);
+		flows = pinned;
+	}
+	bpf_map__set_max_entries(skel->maps.xm_flows, flows);
+
+	err = xdp_mcast_bpf__load(skel);
+	if (err) {
+		if (err == -EPERM || err == -EACCES)
+			pr_err("cannot load the XDP program: %s (needs root, or CAP_BPF, "
+			       "CAP_NET_ADMIN and CAP_PERFMON)\n", strerror(-err));
+		else
+			pr_err("cannot load the XDP program: %s (-v shows the verifier log)\n",
+			       strerror(-err));
+		goto out;
+	}
+	if (bpf_obj_pin(bpf_program__fd(skel->progs.xdp_mcast), prog_path)) {
+		err = -errno;
+		pr_err("cannot pin the program at '%s': %s\n", prog_path, strerror(errno));
+		goto out;
+	}
+	fd = dup(bpf_program__fd(skel->progs.xdp_mcast));
+	err = fd < 0 ? -errno : fd;
+	pr_info("loaded the XDP program, flow table %u entries, MAC check %s\n",
+		flows, o->check_mac ? "on" : "off");
+out:
+	xdp_mcast_bpf__destroy(skel);
+	return err;
+}
+
+/* The pinned program, or a freshly loaded one. */
+static int get_prog(const struct load_opts *o)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	err = xm_pin_join(path, sizeof(path), o->pin_dir, XM_PIN_PROG);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		uint32_t pinned = pinned_flow_capacity(o->pin_dir);
+
+		if (o->flows && pinned && o->flows != pinned)
+			pr_warn("keeping the pinned flow table of %u entries (asked for %u); "
+				"unload --all to resize\n", pinned, o->flows);
+		pr_debug("adopting the program pinned at '%s'\n", path);
+		return fd;
+	}
+	return load_prog(o, path);
+}
+
+static int alloc_slot(int ifaces_fd, uint32_t ifindex, uint32_t *slot)
+{
+	struct xm_iface_entry *v;
+	bool used[XM_MAX_IFACES] = { [0] = true };
+	int n, i;
+
+	n = xm_list_ifaces(ifaces_fd, &v);
+	if (n < 0)
+		return n;
+	for (i = 0; i < n; i++) {
+		if (v[i].ifindex == ifindex) {
+			*slot = v[i].cfg.slot;
+			free(v);
+			return 0;
+		}
+		if (v[i].cfg.slot < XM_MAX_IFACES)
+			used[v[i].cfg.slot] = true;
+	}
+	free(v);
+	for (i = 1; i < XM_MAX_IFACES; i++) {
+		if (!used[i]) {
+			*slot = i;
+			return 1;	/* a new slot: its counters need clearing */
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Is the link pinned at path still attached to ifindex? */
+static bool link_alive(const char *path, uint32_t ifindex)
+{
+	struct bpf_link_info info = { 0 };
+	uint32_t len = sizeof(info);
+	bool alive;
+	int fd;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	alive = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		info.type == BPF_LINK_TYPE_XDP && info.xdp.ifindex == ifindex;
+	close(fd);
+	return alive;
+}
+
+static void explain_attach_error(const char *ifname, enum xm_attach_mode mode, int err)
+{
+	switch (-err) {
+	case EBUSY:
+	case EEXIST:
+		pr_err("cannot attach to '%s': another XDP program is attached; "
+		       "detach it first (ip link set dev %s xdp off)\n", ifname, ifname);
+		break;
+	case EPERM:
+	case EACCES:
+		pr_err("cannot attach to '%s': %s (needs root, or CAP_BPF and CAP_NET_ADMIN)\n",
+		       ifname, strerror(-err));
+		break;
+	case EOPNOTSUPP:
+	case EINVAL:
+		if (mode == XM_ATTACH_NATIVE) {
+			pr_err("cannot attach to '%s' in native mode: %s (try --mode skb)\n",
+			       ifname, strerror(-err));
+			break;
+		}
+		/* fall through */
+	default:
+		pr_err("cannot attach to '%s' in %s mode: %s\n", ifname,
+		       xm_attach_mode_name(mode), strerror(-err));
+	}
+}
+
+static int attach_one(const struct load_opts *o, struct xm_state *st, int prog_fd,
+		      const char *ifname, uint32_t ifindex)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo);
+	struct xm_iface cfg = { 0 };
+	char path[PATH_MAX];
+	uint32_t slot;
+	int fresh, link_fd, err;
+
+	err = link_pin_path(path, sizeof(path), o->pin_dir, ifindex);
+	if (err)
+		return err;
+	if (link_alive(path, ifindex)) {
+		pr_info("'%s' is already loaded\n", ifname);
+		return 0;
+	}
+	unlink(path);	/* a stale pin of an interface that went away */
+
+	fresh = alloc_slot(st->ifaces_fd, ifindex, &slot);
+	if (fresh < 0) {
+		pr_err("cannot attach to '%s': all %d interface slots are taken\n",
+		       ifname, XM_MAX_IFACES - 1);
+		return fresh;
+	}
+	if (fresh && (err = xm_clear_reasons(st->reasons_fd, slot)))
+		return err;
+	cfg.slot = slot;
+	cfg.attach_mode = o->mode;
+	cfg.fwd_mode = XM_FWD_FILTER;
+	snprintf(cfg.name, sizeof(cfg.name), "%s", ifname);
+	if (bpf_map_update_elem(st->ifaces_fd, &ifindex, &cfg, BPF_ANY))
+		return -errno;
+
+	lo.flags = o->mode == XM_ATTACH_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	link_fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
+	if (link_fd < 0) {
+		err = -errno;
+		explain_attach_error(ifname, o->mode, err);
+		goto undo;
+	}
+	if (bpf_obj_pin(link_fd, path)) {
+		err = -errno;
+		pr_err("cannot pin the link of '%s' at '%s': %s\n", ifname, path,
+		       strerror(errno));
+		close(link_fd);
+		goto undo;
+	}
+	close(link_fd);
+	pr_info("attached to '%s' (ifindex %u) in %s mode\n", ifname, ifindex,
+		xm_attach_mode_name(o->mode));
+	return 0;
+undo:
+	bpf_map_delete_elem(st->ifaces_fd, &ifindex);
+	return err;
+}
+
+int xm_cmd_load(const struct load_opts *o, char **ifnames, int n)
+{
+	uint32_t ifindex[n];
+	struct xm_state st;
+	bool mounted;
+	int i, lock_fd, prog_fd = -1, err;
+
+	for (i = 0; i < n; i++) {
+		ifindex[i] = if_nametoindex(ifnames[i]);
+		if (!ifindex[i]) {
+			pr_err("unknown interface '%s'\n", ifnames[i]);
+			return -ENODEV;
+		}
+	}
+	err = xm_bpffs_ensure(o->pin_dir, &mounted);
+	if (err)
+		return err;
+	if (mounted)
+		pr_warn("mounted a bpffs on /sys/fs/bpf; under 'ip netns exec' that mount, "
+			"and the pins with it, vanish when this command exits: "
+			"use --pin-path on a bpffs mounted outside /sys\n");
+	lock_fd = xm_pin_lock(o->pin_dir, true);
+	if (lock_fd < 0) {
+		pr_err("cannot lock '%s': %s\n", o->pin_dir, strerror(-lock_fd));
+		return lock_fd;
+	}
+	prog_fd = get_prog(o);
+	if (prog_fd < 0) {
+		err = prog_fd;
+		goto out;
+	}
+	err = xm_state_open(o->pin_dir, &st);
+	if (err) {
+		xm_report_not_loaded(o->pin_dir, err);
+		goto out;
+	}
+	for (i = 0; i < n && !err; i++)
+		err = attach_one(o, &st, prog_fd, ifnames[i], ifindex[i]);
+	xm_state_close(&st);
+out:
+	if (prog_fd >= 0)
+		close(prog_fd);
+	close(lock_fd);
+	return err;
+}
+
+/* Remove every pin and the directory itself. */
+static int remove_all(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int err = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (xm_pin_join(path, sizeof(path), dir, de->d_name) || unlink(path)) {
+			err = -errno;
+			pr_err("cannot remove '%s/%s': %s\n", dir, de->d_name, strerror(errno));
+		}
+	}
+	closedir(d);
+	if (!err && rmdir(dir)) {
+		err = -errno;
+		pr_err("cannot remove '%s': %s\n", dir, strerror(errno));
+	}
+	return err;
+}
+
+static int find_iface(int ifaces_fd, const char *name, uint32_t *ifindex)
+{
+	struct xm_iface_entry *v;
+	char buf[IF_NAMESIZE];
+	int n, i, err = -ENODEV;
+
+	*ifindex = if_nametoindex(name);
+	n = xm_list_ifaces(ifaces_fd, &v);
+	if (n < 0)
+		return n;
+	for (i = 0; i < n; i++) {
+		if ((*ifindex && v[i].ifindex == *ifindex) ||
+		    (!*ifindex && !strcmp(xm_iface_name(&v[i], buf), name))) {
+			*ifindex = v[i].ifindex;
+			err = 0;
+			break;
+		}
+	}
+	free(v);
+	return err;
+}
+
+int xm_cmd_unload(const char *pin_dir, char **ifnames, int n, bool all)
+{
+	struct xm_iface_entry *left;
+	char path[PATH_MAX];
+	struct xm_state st;
+	uint32_t ifindex;
+	int i, lock_fd, remaining, err = 0;
+
+	lock_fd = xm_pin_lock(pin_dir, false);
+	if (lock_fd < 0) {
+		if (lock_fd == -ENOENT && all)
+			return 0;	/* nothing to do is not an error */
+		return xm_report_not_loaded(pin_dir, lock_fd);
+	}
+	if (all) {
+		err = remove_all(pin_dir);
+		goto out;
+	}
+	err = xm_state_open(pin_dir, &st);
+	if (err) {
+		xm_report_not_loaded(pin_dir, err);
+		goto out;
+	}
+	for (i = 0; i < n && !err; i++) {
+		if (find_iface(st.ifaces_fd, ifnames[i], &ifindex)) {
+			pr_err("'%s' is not loaded\n", ifnames[i]);
+			err = -ENODEV;
+			break;
+		}
+		link_pin_path(path, sizeof(path), pin_dir, ifindex);
+		if (unlink(path) && errno != ENOENT) {
+			err = -errno;
+			pr_err("cannot remove '%s': %s\n", path, strerror(errno));
+			break;
+		}
+		bpf_map_delete_elem(st.ifaces_fd, &ifindex);
+		pr_info("detached from '%s'\n", ifnames[i]);
+	}
+	remaining = xm_list_ifaces(st.ifaces_fd, &left);
+	if (remaining >= 0)
+		free(left);
+	xm_state_close(&st);
+	if (!err && remaining == 0)
+		err = remove_all(pin_dir);
+out:
+	close(lock_fd);
+	return err;
+}

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* status and stats: read the pinned state, print it as text or JSON
+ * (docs/json.md is the schema). */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "json.h"
+#include "loader.h"
+#include "log.h"
+#include "pins.h"
+#include "stats.h"
+#include "util.h"
+
+struct link_state {
+	uint32_t link_id;
+	uint32_t prog_id;
+	bool attached;
+};
+
+static struct link_state read_link(const char *dir, uint32_t ifindex)
+{
+	struct link_state ls = { 0 };
+	struct bpf_link_info info = { 0 };
+	uint32_t len = sizeof(info);
+	char name[32], path[PATH_MAX];
+	int fd;
+
+	snprintf(name, sizeof(name), XM_PIN_LINK_FMT, ifindex);
+	if (xm_pin_join(path, sizeof(path), dir, name))
+		return ls;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return ls;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		ls.link_id = info.id;
+		ls.prog_id = info.prog_id;
+		ls.attached = info.xdp.ifindex == ifindex;
+	}
+	close(fd);
+	return ls;
+}
+
+static uint32_t map_capacity(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+static int count_keys(int fd, size_t key_size)
+{
+	char key[key_size], next[key_size];
+	void *prev = NULL;
+	int n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+int xm_cmd_status(const char *pin_dir, bool json)
+{
+	struct xm_iface_entry *ifs;
+	struct xm_state st;
+	char name[IF_NAMESIZE];
+	int n, i, flows, err;
+
+	err = xm_state_open(pin_dir, &st);
+	if (err)
+		return xm_report_not_loaded(pin_dir, err);
+	n = xm_list_ifaces(st.ifaces_fd, &ifs);
+	if (n < 0) {
+		xm_state_close(&st);
+		return n;
+	}
+	flows = count_keys(st.flows_fd, sizeof(struct xm_flow_key));
+
+	if (json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_object_begin(&j, NULL);
+		json_string(&j, "pin_path", pin_dir);
+		json_array_begin(&j, "interfaces");
+		for (i = 0; i < n; i++) {
+			struct link_state ls = read_link(pin_dir, ifs[i].ifindex);
+
+			json_object_begin(&j, NULL);
+			json_string(&j, "name", xm_iface_name(&ifs[i], name));
+			json_u64(&j, "ifindex", ifs[i].ifindex);
+			json_string(&j, "mode", xm_attach_mode_name(ifs[i].cfg.attach_mode));
+			json_bool(&j, "attached", ls.attached);
+			json_u64(&j, "link_id", ls.link_id);
+			json_u64(&j, "prog_id", ls.prog_id);
+			json_object_end(&j);
+		}
+		json_array_end(&j);
+		json_object_begin(&j, "maps");
+		json_object_begin(&j, XM_MAP_FLOWS);
+		json_u64(&j, "entries", flows);
+		json_u64(&j, "max_entries", map_capacity(st.flows_fd));
+		json_object_end(&j);
+		json_object_begin(&j, XM_MAP_IFACES);
+		json_u64(&j, "entries", n);
+		json_u64(&j, "max_entries", map_capacity(st.ifaces_fd));
+		json_object_end(&j);
+		json_object_end(&j);
+		json_object_end(&j);
+		json_finish(&j);
+	} else {
+		printf("pin path %s\n", pin_dir);
+		printf("flows %d/%u, interfaces %d/%u\n", flows, map_capacity(st.flows_fd),
+		       n, map_capacity(st.ifaces_fd));
+		for (i = 0; i < n; i++) {
+			struct link_state ls = read_link(pin_dir, ifs[i].ifindex);
+
+			printf("%-16s ifindex %-5u %-6s ", xm_iface_name(&ifs[i], name),
+			       ifs[i].ifindex, xm_attach_mode_name(ifs[i].cfg.attach_mode));
+			if (ls.attached)
+				printf("link %u prog %u\n", ls.link_id, ls.prog_id);
+			else
+				printf("detached (interface gone or link removed)\n");
+		}
+	}
+	free(ifs);
+	xm_state_close(&st);
+	return 0;
+}
+
+static void print_stats_text(struct xm_iface_entry *ifs, int n,
+			     struct xm_counter (*reasons)[XM_REASON_SLOTS],
+			     struct xm_flow_entry *flows, int nflows,
+			     const uint64_t *globals)
+{
+	char name[IF_NAMESIZE], grp[XM_ADDR_STRLEN], src[XM_ADDR_STRLEN];
+	uint64_t now = xm_now_mono_ns();
+	int i, r;
+
+	for (i = 0; i < n; i++) {
+		printf("%s (ifindex %u, %s)\n", xm_iface_name(&ifs[i], name),
+		       ifs[i].ifindex, xm_attach_mode_name(ifs[i].cfg.attach_mode));
+		for (r = 0; r < XM_R_COUNT; r++) {
+			if (!reasons[i][r].packets)
+				continue;
+			printf("  %-14s %12llu pkts %14llu bytes\n", xm_reason_names[r],
+			       (unsigned long long)reasons[i][r].packets,
+			       (unsigned long long)reasons[i][r].bytes);
+		}
+	}
+	printf("\n%-12s %5s %-28s %-28s %10s %12s %7s\n", "IFACE", "VLAN", "GROUP",
+	       "SOURCE", "PACKETS", "BYTES", "IDLE");
+	for (i = 0; i < nflows; i++) {
+		const struct xm_flow_entry *e = &flows[i];
+		struct xm_iface_entry ie = { .ifindex = e->key.ifindex };
+		int j;
+
+		for (j = 0; j < n; j++)
+			if (ifs[j].ifindex == e->key.ifindex)
+				ie = ifs[j];
+		printf("%-12s %5u %-28s %-28s %10llu %12llu %6.1fs\n",
+		       xm_iface_name(&ie, name), e->key.vlan,
+		       xm_format_addr(e->key.family, e->key.group, grp, sizeof(grp)),
+		       xm_format_addr(e->key.family, e->key.source, src, sizeof(src)),
+		       (unsigned long long)e->flow.packets,
+		       (unsigned long long)e->flow.bytes,
+		       now > e->flow.last_seen_ns ? (now - e->flow.last_seen_ns) / 1e9 : 0.0);
+	}
+	printf("\n");
+	for (i = 0; i < XM_G_COUNT; i++)
+		printf("%s %" PRIu64 "%s", xm_global_names[i], globals[i],
+		       i + 1 < XM_G_COUNT ? ", " : "\n");
+}
+
+static void print_stats_json(const char *pin_dir, struct xm_iface_entry *ifs, int n,
+			     struct xm_counter (*reasons)[XM_REASON_SLOTS],
+			     struct xm_flow_entry *flows, int nflows,
+			     const uint64_t *globals)
+{
+	char name[IF_NAMESIZE], addr[XM_ADDR_STRLEN];
+	struct json j;
+	int i, r;
+
+	json_init(&j, stdout);
+	json_object_begin(&j, NULL);
+	json_array_begin(&j, "interfaces");
+	for (i = 0; i < n; i++) {
+		json_object_begin(&j, NULL);
+		json_string(&j, "name", xm_iface_name(&ifs[i], name));
+		json_u64(&j, "ifindex", ifs[i].ifindex);
+		json_string(&j, "mode", xm_attach_mode_name(ifs[i].cfg.attach_mode));
+		json_object_begin(&j, "reasons");
+		for (r = 0; r < XM_R_COUNT; r++) {
+			json_object_begin(&j, xm_reason_names[r]);
+			json_u64(&j, "packets", reasons[i][r].packets);
+			json_u64(&j, "bytes", reasons[i][r].bytes);
+			json_object_end(&j);
+		}
+		json_object_end(&j);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_array_begin(&j, "flows");
+	for (i = 0; i < nflows; i++) {
+		const struct xm_flow_entry *e = &flows[i];
+		struct xm_iface_entry ie = { .ifindex = e->key.ifindex };
+		int k;
+
+		for (k = 0; k < n; k++)
+			if (ifs[k].ifindex == e->key.ifindex)
+				ie = ifs[k];
+		json_object_begin(&j, NULL);
+		json_string(&j, "iface", xm_iface_name(&ie, name));
+		json_u64(&j, "ifindex", e->key.ifindex);
+		json_u64(&j, "vlan", e->key.vlan);
+		json_string(&j, "family", xm_family_name(e->key.family));
+		json_string(&j, "group", xm_format_addr(e->key.family, e->key.group,
+							addr, sizeof(addr)));
+		json_string(&j, "source", xm_format_addr(e->key.family, e->key.source,
+							 addr, sizeof(addr)));
+		json_u64(&j, "packets", e->flow.packets);
+		json_u64(&j, "bytes", e->flow.bytes);
+		json_double(&j, "first_seen", xm_mono_to_epoch(e->flow.first_seen_ns));
+		json_double(&j, "last_seen", xm_mono_to_epoch(e->flow.last_seen_ns));
+		json_string(&j, "last_reason", e->flow.last_reason < XM_R_COUNT ?
+			    xm_reason_names[e->flow.last_reason] : "unknown");
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_object_begin(&j, "counters");
+	for (i = 0; i < XM_G_COUNT; i++)
+		json_u64(&j, xm_global_names[i], globals[i]);
+	json_object_end(&j);
+	json_object_end(&j);
+	json_finish(&j);
+}
+
+int xm_cmd_stats(const char *pin_dir, bool json, const char *ifname)
+{
+	struct xm_counter (*reasons)[XM_REASON_SLOTS] = NULL;
+	struct xm_flow_entry *flows = NULL;
+	struct xm_iface_entry *ifs = NULL;
+	uint64_t globals[XM_G_COUNT] = { 0 };
+	char name[IF_NAMESIZE];
+	struct xm_state st;
+	int n, nflows, i, kept, err;
+
+	err = xm_state_open(pin_dir, &st);
+	if (err)
+		return xm_report_not_loaded(pin_dir, err);
+	n = xm_list_ifaces(st.ifaces_fd, &ifs);
+	if (n < 0) {
+		err = n;
+		goto out;
+	}
+	if (ifname) {
+		for (i = kept = 0; i < n; i++)
+			if (!strcmp(xm_iface_name(&ifs[i], name), ifname))
+				ifs[kept++] = ifs[i];
+		if (!kept) {
+			pr_err("'%s' is not loaded\n", ifname);
+			err = -ENODEV;
+			goto out;
+		}
+		n = kept;
+	}
+	reasons = calloc(n ? n : 1, sizeof(*reasons));
+	if (!reasons) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n && !err; i++)
+		err = xm_read_reasons(st.reasons_fd, ifs[i].cfg.slot, reasons[i]);
+	if (!err)
+		err = xm_read_globals(st.global_fd, globals);
+	if (err) {
+		pr_err("cannot read counters: %s\n", strerror(-err));
+		goto out;
+	}
+	nflows = xm_read_flows(st.flows_fd, &flows);
+	if (nflows < 0) {
+		err = nflows;
+		pr_err("cannot read the flow table: %s\n", strerror(-err));
+		goto out;
+	}
+	if (ifname) {
+		for (i = kept = 0; i < nflows; i++)
+			if (flows[i].key.ifindex == ifs[0].ifindex)
+				flows[kept++] = flows[i];
+		nflows = kept;
+	}
+	if (json)
+		print_stats_json(pin_dir, ifs, n, reasons, flows, nflows, globals);
+	else
+		print_stats_text(ifs, n, reasons, flows, nflows, globals);
+out:
+	free(flows);
+	free(reasons);
+	free(ifs);
+	xm_state_close(&st);
+	return err;
+}

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* xdp-mcast: load, unload and inspect the XDP multicast classifier. */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "loader.h"
+#include "log.h"
+#include "pins.h"
+#include "util.h"
+
+#ifndef XM_VERSION
+#define XM_VERSION "0.1.0"
+#endif
+
+int main(int argc, char **argv)
+{
+	struct load_opts lo = { 0 };
+	struct xm_cli cli;
+	const char *pin_dir;
+	char err[256];
+	int ret = 0;
+
+	if (xm_cli_parse(argc, argv, &cli, err, sizeof(err))) {
+		fprintf(stderr, "xdp-mcast: %s\n(xdp-mcast --help for usage)\n", err);
+		return EX_USAGE;
+	}
+	xm_log_set_level(cli.verbose >= 2 ? XM_LOG_DEBUG :
+			 cli.verbose ? XM_LOG_INFO : XM_LOG_WARN);
+	xm_log_route_libbpf();
+	pin_dir = xm_pin_dir(cli.pin_path);
+
+	switch (cli.cmd) {
+	case XM_CMD_HELP:
+		fputs(xm_usage, stdout);
+		return EX_OK;
+	case XM_CMD_VERSION:
+		printf("xdp-mcast %s\n", XM_VERSION);
+		return EX_OK;
+	case XM_CMD_LOAD:
+		lo.pin_dir = pin_dir;
+		lo.mode = cli.skb_mode ? XM_ATTACH_SKB : XM_ATTACH_NATIVE;
+		lo.flows = cli.flows;
+		lo.check_mac = !cli.no_mac_check;
+		ret = xm_cmd_load(&lo, cli.args, cli.nargs);
+		break;
+	case XM_CMD_UNLOAD:
+		ret = xm_cmd_unload(pin_dir, cli.args, cli.nargs, cli.all);
+		break;
+	case XM_CMD_STATUS:
+		ret = xm_cmd_status(pin_dir, cli.json);
+		break;
+	case XM_CMD_STATS:
+		ret = xm_cmd_stats(pin_dir, cli.json, cli.iface);
+		break;
+	default:
+		return EX_USAGE;
+	}
+	return xm_errno_to_exit(ret);
+}

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "stats.h"
+
+#ifndef ENOTSUPP
+#define ENOTSUPP 524	/* the kernel's own, seen through bpf() */
+#endif
+
+#define XM_REASON_NAME(id, name, verdict) [XM_R_##id] = name,
+const char *const xm_reason_names[XM_R_COUNT] = { XM_REASONS(XM_REASON_NAME) };
+#define XM_GLOBAL_NAME(id, name) [XM_G_##id] = name,
+const char *const xm_global_names[XM_G_COUNT] = { XM_GLOBALS(XM_GLOBAL_NAME) };
+
+struct xm_counter xm_counter_sum(const struct xm_counter *percpu, int ncpu)
+{
+	struct xm_counter sum = { 0 };
+	int i;
+
+	for (i = 0; i < ncpu; i++) {
+		sum.packets += percpu[i].packets;
+		sum.bytes += percpu[i].bytes;
+	}
+	return sum;
+}
+
+struct xm_flow xm_flow_merge(const struct xm_flow *percpu, int ncpu)
+{
+	struct xm_flow m = { 0 };
+	int i;
+
+	for (i = 0; i < ncpu; i++) {
+		const struct xm_flow *f = &percpu[i];
+
+		if (!f->packets)
+			continue;
+		m.packets += f->packets;
+		m.bytes += f->bytes;
+		m.reason_mask |= f->reason_mask;
+		if (f->first_seen_ns && (!m.first_seen_ns || f->first_seen_ns < m.first_seen_ns))
+			m.first_seen_ns = f->first_seen_ns;
+		if (f->last_seen_ns >= m.last_seen_ns) {
+			m.last_seen_ns = f->last_seen_ns;
+			m.last_reason = f->last_reason;
+		}
+	}
+	return m;
+}
+
+int xm_flow_key_cmp(const struct xm_flow_key *a, const struct xm_flow_key *b)
+{
+	int d;
+
+	if (a->ifindex != b->ifindex)
+		return a->ifindex < b->ifindex ? -1 : 1;
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	d = memcmp(a->group, b->group, sizeof(a->group));
+	if (d)
+		return d;
+	d = memcmp(a->source, b->source, sizeof(a->source));
+	if (d)
+		return d;
+	return (int)a->vlan - (int)b->vlan;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return xm_flow_key_cmp(&((const struct xm_flow_entry *)a)->key,
+			       &((const struct xm_flow_entry *)b)->key);
+}
+
+static int push_entry(struct xm_flow_entry **v, size_t *n, size_t *cap,
+		      const struct xm_flow_key *key, const struct xm_flow *percpu,
+		      int ncpu)
+{
+	struct xm_flow_entry *grown;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 1024;
+		grown = realloc(*v, *cap * sizeof(**v));
+		if (!grown)
+			return -ENOMEM;
+		*v = grown;
+	}
+	(*v)[*n].key = *key;
+	(*v)[*n].flow = xm_flow_merge(percpu, ncpu);
+	(*n)++;
+	return 0;
+}
+
+/* One key at a time: slow, but works on every kernel, and tolerates
+ * entries evicted between the two calls. */
+static int read_flows_by_key(int fd, int ncpu, struct xm_flow *percpu,
+			     struct xm_flow_entry **v, size_t *n, size_t *cap)
+{
+	struct xm_flow_key key, next;
+	void *prev = NULL;
+	int err;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, percpu))
+			continue;
+		err = push_entry(v, n, cap, &key, percpu, ncpu);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+#define FLOW_BATCH 4096
+
+/* Batched lookups: a few syscalls for the whole table. */
+static int read_flows_batch(int fd, int ncpu, struct xm_flow_entry **v,
+			    size_t *n, size_t *cap)
+{
+	struct xm_flow_key *keys = calloc(FLOW_BATCH, sizeof(*keys));
+	struct xm_flow *vals = calloc((size_t)FLOW_BATCH * ncpu, sizeof(*vals));
+	__u32 in_batch, out_batch, count, i;
+	void *in = NULL;
+	int err = 0, rc;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		count = FLOW_BATCH;
+		rc = bpf_map_lookup_batch(fd, in, &out_batch, keys, vals, &count, NULL);
+		if (rc && errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+		for (i = 0; i < count && !err; i++)
+			err = push_entry(v, n, cap, &keys[i], &vals[(size_t)i * ncpu], ncpu);
+		if (err || rc)
+			break;	/* rc with ENOENT: the table is done */
+		in_batch = out_batch;
+		in = &in_batch;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+int xm_read_flows(int flows_fd, struct xm_flow_entry **out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct xm_flow_entry *v = NULL;
+	struct xm_flow *percpu;
+	size_t n = 0, cap = 0;
+	int err;
+
+	if (ncpu < 0)
+		return ncpu;
+	err = read_flows_batch(flows_fd, ncpu, &v, &n, &cap);
+	if (err == -EINVAL || err == -EOPNOTSUPP || err == -ENOTSUPP) {
+		n = 0;
+		percpu = calloc(ncpu, sizeof(*percpu));
+		err = percpu ? read_flows_by_key(flows_fd, ncpu, percpu, &v, &n, &cap)
+			     : -ENOMEM;
+		free(percpu);
+	}
+	if (err) {
+		free(v);
+		return err;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), entry_cmp);
+	*out = v;
+	return (int)n;
+}
+
+int xm_read_reasons(int reasons_fd, uint32_t slot,
+		    struct xm_counter out[XM_REASON_SLOTS])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct xm_counter *percpu;
+	uint32_t r, idx;
+	int err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (r = 0; r < XM_REASON_SLOTS; r++) {
+		idx = slot * XM_REASON_SLOTS + r;
+		if (bpf_map_lookup_elem(reasons_fd, &idx, percpu)) {
+			err = -errno;
+			break;
+		}
+		out[r] = xm_counter_sum(percpu, ncpu);
+	}
+	free(percpu);
+	return err;
+}
+
+int xm_read_globals(int global_fd, uint64_t out[XM_G_COUNT])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct xm_counter *percpu;
+	uint32_t i;
+	int err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (i = 0; i < XM_G_COUNT; i++) {
+		if (bpf_map_lookup_elem(global_fd, &i, percpu)) {
+			err = -errno;
+			break;
+		}
+		out[i] = xm_counter_sum(percpu, ncpu).packets;
+	}
+	free(percpu);
+	return err;
+}
+
+int xm_clear_reasons(int reasons_fd, uint32_t slot)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct xm_counter *zero;
+	uint32_t r, idx;
+	int err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	zero = calloc(ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (r = 0; r < XM_REASON_SLOTS && !err; r++) {
+		idx = slot * XM_REASON_SLOTS + r;
+		if (bpf_map_update_elem(reasons_fd, &idx, zero, BPF_ANY))
+			err = -errno;
+	}
+	free(zero);
+	return err;
+}

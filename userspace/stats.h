@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Reading the data path's counters.  The per-CPU values are summed here, by
+ * pure functions that the unit tests exercise without a kernel.
+ */
+#ifndef XM_STATS_H
+#define XM_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xdp_mcast_kern_user.h"
+
+extern const char *const xm_reason_names[XM_R_COUNT];
+extern const char *const xm_global_names[XM_G_COUNT];
+
+/* Sum ncpu per-CPU counters. */
+struct xm_counter xm_counter_sum(const struct xm_counter *percpu, int ncpu);
+
+/* Merge ncpu per-CPU copies of one flow: counts add up, first_seen is the
+ * earliest non-zero one, last_seen the latest, last_reason comes from the
+ * CPU that saw the flow last, the reason masks are OR-ed. */
+struct xm_flow xm_flow_merge(const struct xm_flow *percpu, int ncpu);
+
+struct xm_flow_entry {
+	struct xm_flow_key key;
+	struct xm_flow flow;	/* merged over CPUs */
+};
+
+/* All flows, merged, sorted by interface, family, group, source.  *out is
+ * malloc'ed.  Returns the count or a negative errno. */
+int xm_read_flows(int flows_fd, struct xm_flow_entry **out);
+
+/* Counters of one interface slot: out[r] for every reason slot. */
+int xm_read_reasons(int reasons_fd, uint32_t slot,
+		    struct xm_counter out[XM_REASON_SLOTS]);
+
+/* Global counters, packets field only. */
+int xm_read_globals(int global_fd, uint64_t out[XM_G_COUNT]);
+
+/* Zero the counters of one interface slot (on assigning it anew). */
+int xm_clear_reasons(int reasons_fd, uint32_t slot);
+
+int xm_flow_key_cmp(const struct xm_flow_key *a, const struct xm_flow_key *b);
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef XM_UTIL_H
+#define XM_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sysexits.h>
+
+#include "xdp_mcast_kern_user.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Longest text xm_format_addr() writes, with the NUL. */
+#define XM_ADDR_STRLEN 46
+
+/* "239.1.1.1" or "ff0e::1" from a flow-key address; family XM_AF_*. */
+const char *xm_format_addr(uint8_t family, const __be32 addr[4], char *buf,
+			   size_t len);
+const char *xm_family_name(uint8_t family);
+
+/* Nanoseconds of CLOCK_MONOTONIC (what the data path stamps) to seconds
+ * since the Unix epoch, using the offset between the clocks right now. */
+double xm_mono_to_epoch(uint64_t mono_ns);
+uint64_t xm_now_mono_ns(void);
+
+/* Whole decimal number in [min, max]; false on anything else. */
+bool xm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Map a negative errno to a sysexits.h exit code. */
+int xm_errno_to_exit(int err);
+
+#endif
