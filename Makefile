@@ -2,8 +2,9 @@
 # every test, `make demo` shows it working, `make bench` measures it.
 all:
 
+O ?= build
+include bpf/Build.mk	# first: the rules in common.mk depend on $(SKELETONS)
 include mk/common.mk
-include bpf/Build.mk
 include userspace/Build.mk
 include loader/Build.mk
 include tools/Build.mk

@@ -232,6 +232,7 @@ static __always_inline enum xm_reason classify_ipv6(struct cursor *c,
 	__u8 nexthdr = ip6h->nexthdr;
 	__u8 scope = ip6h->daddr.s6_addr[1] & 0x0f;
 	enum ext_walk walk;
+	int mld = 0;
 	__u8 *type;
 
 	if (ip6h->version != 6 || limit > c->end)
@@ -239,16 +240,17 @@ static __always_inline enum xm_reason classify_ipv6(struct cursor *c,
 	walk = parse_ipv6_ext(c, limit, &nexthdr);
 	if (walk == EXT_TRUNCATED || walk == EXT_TOO_LONG)
 		return XM_R_MALFORMED;
-
-	if (cfg_check_mac && !mac_matches_v6(eth, &ip6h->daddr))
-		return XM_R_MAC_MISMATCH;
 	if (walk == EXT_OK && nexthdr == IPPROTO_ICMPV6) {
 		type = c->pos;
 		if ((void *)(type + 1) > c->end || (void *)(type + 1) > limit)
 			return XM_R_MALFORMED;
-		if (ipv6_is_mld(*type))
-			return XM_R_MLD;
+		mld = ipv6_is_mld(*type);
 	}
+
+	if (cfg_check_mac && !mac_matches_v6(eth, &ip6h->daddr))
+		return XM_R_MAC_MISMATCH;
+	if (mld)
+		return XM_R_MLD;
 	if (bad_source_v6(&ip6h->saddr, scope <= 2))
 		return XM_R_BAD_SOURCE;
 	if (scope <= 1)
