@@ -17,8 +17,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include <linux/pkt_cls.h>
+
 #include "xdp_mcast_kern_user.h"
 #include "parsing_kern.h"
+#include "policy_kern.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -26,8 +29,8 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u8 cfg_check_mac = 1;	/* drop frames whose MAC is not the group's */
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XM_MAX_IFACES);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XM_IFINDEX_DEFAULT);	/* the loader's --max-ifindex */
 	__type(key, __u32);
 	__type(value, struct xm_iface);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -35,7 +38,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XM_MAX_IFACES * XM_REASON_SLOTS);
+	__uint(max_entries, 2 * XM_MAX_IFACES * XM_REASON_SLOTS);
 	__type(key, __u32);
 	__type(value, struct xm_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -57,6 +60,21 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xm_global SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XM_FLOW_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct xm_flow_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xm_flow_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xm_clock);
+} xm_clock SEC(".maps");
+
 #define XM_VERDICT_CASE(id, name, verdict) case XM_R_##id: return verdict;
 static __always_inline int reason_verdict(enum xm_reason r)
 {
@@ -75,31 +93,48 @@ static __always_inline void global_inc(__u32 which)
 		g->packets++;
 }
 
-static __always_inline void flow_account(struct xm_flow_key *key, __u64 len,
-					 enum xm_reason r)
+/* The coarse clock, read from the kernel once per tick per CPU: jiffies
+ * are a plain load, the clock helper is not. */
+static __always_inline __u64 clock_now(__u64 jiffies)
 {
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u32 zero = 0;
+	struct xm_clock *c = bpf_map_lookup_elem(&xm_clock, &zero);
+
+	if (!c)
+		return bpf_ktime_get_coarse_ns();
+	if (c->jiffies != jiffies) {
+		c->jiffies = jiffies;
+		c->ns = bpf_ktime_get_coarse_ns();
+	}
+	return c->ns;
+}
+
+/* Add packets to the flow's xm_flows entry, creating it if needed. */
+static __always_inline void flow_add(const struct xm_flow_key *key, __u64 packets,
+				     __u64 bytes, __u64 now, __u32 last_reason,
+				     __u32 mask)
+{
 	struct xm_flow *f = bpf_map_lookup_elem(&xm_flows, key);
 
 	if (f) {
 		/* The entry may exist while this CPU's copy is still empty. */
 		if (!f->first_seen_ns)
 			f->first_seen_ns = now;
-		f->packets++;
-		f->bytes += len;
+		f->packets += packets;
+		f->bytes += bytes;
 		f->last_seen_ns = now;
-		f->last_reason = r;
-		f->reason_mask |= 1U << r;
+		f->last_reason = last_reason;
+		f->reason_mask |= mask;
 		return;
 	}
 
 	struct xm_flow nf = {
-		.packets = 1,
-		.bytes = len,
+		.packets = packets,
+		.bytes = bytes,
 		.first_seen_ns = now,
 		.last_seen_ns = now,
-		.last_reason = r,
-		.reason_mask = 1U << r,
+		.last_reason = last_reason,
+		.reason_mask = mask,
 	};
 	if (bpf_map_update_elem(&xm_flows, key, &nf, BPF_NOEXIST) == 0)
 		global_inc(XM_G_FLOWS_CREATED);
@@ -107,29 +142,171 @@ static __always_inline void flow_account(struct xm_flow_key *key, __u64 len,
 		global_inc(XM_G_FLOW_INSERT_FAILED);
 }
 
-/* The one exit for multicast frames: count the reason, the flow, return the
- * reason's verdict. */
+/* Write a slot's pending counts back to xm_flows. */
+static __always_inline void slot_flush(struct xm_flow_slot *s, __u64 jiffies)
+{
+	if (s->packets)
+		flow_add(&s->key, s->packets, s->bytes, s->last_seen_ns,
+			 s->last_reason, s->reason_mask);
+	s->packets = 0;
+	s->bytes = 0;
+	s->reason_mask = 0;
+	s->flushed_jiffies = jiffies;
+}
+
+static __always_inline int key_equal(const struct xm_flow_key *a,
+				     const struct xm_flow_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) |
+		(x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
+
+static __always_inline __u32 key_slot(const struct xm_flow_key *k)
+{
+	__u32 h = k->ifindex ^ ((__u32)k->vlan << 16) ^
+		  k->group[0] ^ k->group[3] ^ k->source[0] ^ k->source[3];
+
+	h *= 0x9e3779b1u;
+	return h >> (32 - 8);
+}
+_Static_assert(XM_FLOW_CACHE_SLOTS == 256, "key_slot() takes 8 bits");
+
+/*
+ * The flow's cache slot.  When it held another flow, that flow's counts
+ * are written back and the slot is given to this one with nothing pending;
+ * *fresh then tells the caller to count this frame in xm_flows directly,
+ * so that a new flow is in the table from its first frame.
+ */
+static __always_inline struct xm_flow_slot *
+flow_slot(const struct xm_flow_key *key, __u64 now, __u64 jiffies, int *fresh)
+{
+	__u32 idx = key_slot(key);
+	struct xm_flow_slot *s = bpf_map_lookup_elem(&xm_flow_cache, &idx);
+
+	*fresh = 1;
+	if (!s)
+		return NULL;
+	if (s->valid && key_equal(&s->key, key)) {
+		*fresh = 0;
+		return s;
+	}
+	if (s->valid)
+		slot_flush(s, jiffies);
+	__builtin_memcpy(&s->key, key, sizeof(*key));
+	s->valid = 1;
+	s->pol_epoch = 0;
+	s->last_seen_ns = now;
+	s->flushed_jiffies = jiffies;
+	return s;
+}
+
+static __always_inline void slot_count(struct xm_flow_slot *s, __u64 len, __u64 now,
+				       __u64 jiffies, enum xm_reason r)
+{
+	s->packets++;
+	s->bytes += len;
+	s->last_seen_ns = now;
+	s->last_reason = r;
+	s->reason_mask |= 1U << r;
+	if (s->flushed_jiffies != jiffies)
+		slot_flush(s, jiffies);
+}
+
+static __always_inline void count_reason(__u32 dir, const struct xm_iface *ifc,
+					 enum xm_reason r, __u64 len)
+{
+	struct xm_counter *ctr;
+	__u32 slot = 0, idx;
+
+	if (ifc && ifc->slot && ifc->slot < XM_MAX_IFACES)
+		slot = ifc->slot;
+	else
+		global_inc(XM_G_UNREGISTERED_IFACE);
+	idx = XM_REASON_INDEX(dir, slot, r);
+	ctr = bpf_map_lookup_elem(&xm_reasons, &idx);
+	if (ctr) {
+		ctr->packets++;
+		ctr->bytes += len;
+	}
+}
+
+/* Reasons that leave the data to the policy: everything the router would
+ * deliver or forward.  Control, link-local and dropped frames are not
+ * policed. */
+static __always_inline int policed(enum xm_reason r)
+{
+	return r == XM_R_FORWARD || r == XM_R_TTL_EXPIRED || r == XM_R_FRAGMENT;
+}
+
+static __always_inline void pol_addrs(struct pol_pkt *p, const struct xm_flow_key *key)
+{
+	if (key->family == XM_AF_INET) {
+		map_v4(p->group, key->group[0]);
+		map_v4(p->source, key->source[0]);
+	} else {
+		copy_v6(p->group, key->group);
+		copy_v6(p->source, key->source);
+	}
+}
+
+/* The ingress decision for a flow, from its cache slot when the slot holds
+ * one for this epoch. */
+static __always_inline struct pol_result ingress_policy(const struct xm_flow_key *key,
+							const struct xm_iface *ifc,
+							struct xm_flow_slot *s)
+{
+	__u32 epoch = policy_epoch();
+	struct pol_result res = { .reason = XM_R_FORWARD };
+	struct pol_pkt p = { .ifindex = key->ifindex, .dir = XM_DIR_IN };
+
+	if (!epoch)
+		return res;
+	if (s && s->pol_epoch == epoch) {
+		res.reason = s->pol_reason;
+		res.hit = s->pol_hit;
+		return res;
+	}
+	pol_addrs(&p, key);
+	res = policy_decide(&p, ifc, epoch);
+	if (s) {
+		s->pol_epoch = epoch;
+		s->pol_reason = res.reason;
+		s->pol_hit = res.hit;
+	}
+	return res;
+}
+
+/* The one exit for multicast frames: police, count the reason and the
+ * flow, return the reason's verdict. */
 static __always_inline int account(struct xdp_md *ctx, enum xm_reason r,
 				   struct xm_flow_key *key)
 {
 	__u64 len = ctx->data_end - ctx->data;
 	__u32 ifindex = ctx->ingress_ifindex;
 	struct xm_iface *ifc = bpf_map_lookup_elem(&xm_ifaces, &ifindex);
-	struct xm_counter *ctr;
-	__u32 idx = 0;
+	struct xm_flow_slot *s;
+	struct pol_result pol;
+	__u64 jiffies, now;
+	int fresh;
 
-	if (ifc && ifc->slot < XM_MAX_IFACES)
-		idx = ifc->slot * XM_REASON_SLOTS;
-	else
-		global_inc(XM_G_UNREGISTERED_IFACE);
-	idx += r;
-	ctr = bpf_map_lookup_elem(&xm_reasons, &idx);
-	if (ctr) {
-		ctr->packets++;
-		ctr->bytes += len;
+	if (key) {
+		jiffies = bpf_jiffies64();
+		now = clock_now(jiffies);
+		s = flow_slot(key, now, jiffies, &fresh);
+		if (policed(r)) {
+			pol = ingress_policy(key, ifc, s);
+			if (pol.reason != XM_R_FORWARD)
+				r = pol.reason;
+			policy_count_hit(pol.hit, len);
+		}
+		if (fresh || !s)
+			flow_add(key, 1, len, now, r, 1U << r);
+		else
+			slot_count(s, len, now, jiffies, r);
 	}
-	if (key)
-		flow_account(key, len, r);
+	count_reason(XM_DIR_IN, ifc, r, len);
 	return reason_verdict(r);
 }
 
@@ -264,6 +441,32 @@ static __always_inline enum xm_reason classify_ipv6(struct cursor *c,
 	return XM_R_FORWARD;
 }
 
+/*
+ * The common case first: an untagged frame whose whole IP header is there
+ * and whose destination is not multicast leaves after one load of the
+ * ethertype and one of the address.  What it lets through is exactly what
+ * the full parse below would pass uncounted.
+ */
+static __always_inline int unicast_fast_path(void *data, void *data_end)
+{
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return 0;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = (void *)(eth + 1);
+
+		return (void *)(iph + 1) <= data_end &&
+		       (iph->daddr & bpf_htonl(0xf0000000)) != bpf_htonl(0xe0000000);
+	}
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6h = (void *)(eth + 1);
+
+		return (void *)(ip6h + 1) <= data_end && ip6h->daddr.s6_addr[0] != 0xff;
+	}
+	return 0;
+}
+
 SEC("xdp")
 int xdp_mcast(struct xdp_md *ctx)
 {
@@ -278,6 +481,9 @@ int xdp_mcast(struct xdp_md *ctx)
 	enum xm_reason r;
 	__u16 vid;
 	int proto;
+
+	if (unicast_fast_path(c.pos, c.end))
+		return XDP_PASS;
 
 	proto = parse_ethhdr(&c, &eth, &vid);
 	if (proto == bpf_htons(ETH_P_IP)) {
@@ -318,4 +524,76 @@ truncated:
 	if (eth && mac_is_ip_mcast(eth))
 		return account(ctx, XM_R_MALFORMED, NULL);
 	return XDP_PASS;
+}
+
+/*
+ * Egress policy for what the kernel forwards (ipmr with smcroute, pimd,
+ * FRR) and sends itself: attached on clsact egress of every configured
+ * interface.  Control (IGMP, MLD) and link-scope groups are never policed.
+ * The TTL the threshold is held against is the one before this hop's
+ * decrement: forwarded packets (they have an ingress interface) were
+ * already decremented by the kernel.
+ */
+SEC("tc")
+int tc_mcast_egress(struct __sk_buff *skb)
+{
+	struct cursor c = {
+		.pos = (void *)(long)skb->data,
+		.end = (void *)(long)skb->data_end,
+	};
+	__u32 epoch, ifindex = skb->ifindex;
+	__u8 forwarded = skb->ingress_ifindex != 0;
+	struct pol_pkt p = { .ifindex = ifindex, .dir = XM_DIR_OUT };
+	struct ethhdr *eth = NULL;
+	struct ipv6hdr *ip6h;
+	struct iphdr *iph;
+	struct pol_result res;
+	struct xm_iface *ifc;
+	__u16 vid;
+	int proto;
+
+	if (unicast_fast_path(c.pos, c.end))
+		return TC_ACT_OK;
+	proto = parse_ethhdr(&c, &eth, &vid);
+	if (proto == bpf_htons(ETH_P_IP)) {
+		if (parse_iphdr(&c, &iph) < 0 ||
+		    (iph->daddr & bpf_htonl(0xf0000000)) != bpf_htonl(0xe0000000) ||
+		    iph->protocol == IPPROTO_IGMP ||
+		    (iph->daddr & bpf_htonl(0xffffff00)) == bpf_htonl(0xe0000000))
+			return TC_ACT_OK;
+		map_v4(p.group, iph->daddr);
+		map_v4(p.source, iph->saddr);
+		p.ttl = iph->ttl + forwarded;
+		if (iph->ttl == 255)
+			p.ttl = 255;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		__u8 nexthdr, *type;
+		void *limit;
+
+		if (parse_ip6hdr(&c, &ip6h) < 0 || ip6h->daddr.s6_addr[0] != 0xff ||
+		    (ip6h->daddr.s6_addr[1] & 0x0f) <= 2)
+			return TC_ACT_OK;
+		nexthdr = ip6h->nexthdr;
+		limit = (void *)(ip6h + 1) + bpf_ntohs(ip6h->payload_len);
+		if (parse_ipv6_ext(&c, limit, &nexthdr) == EXT_OK &&
+		    nexthdr == IPPROTO_ICMPV6) {
+			type = c.pos;
+			if ((void *)(type + 1) <= c.end && ipv6_is_mld(*type))
+				return TC_ACT_OK;
+		}
+		copy_v6(p.group, ip6h->daddr.in6_u.u6_addr32);
+		copy_v6(p.source, ip6h->saddr.in6_u.u6_addr32);
+		p.ttl = ip6h->hop_limit + forwarded;
+		if (ip6h->hop_limit == 255)
+			p.ttl = 255;
+	} else {
+		return TC_ACT_OK;
+	}
+
+	ifc = bpf_map_lookup_elem(&xm_ifaces, &ifindex);
+	epoch = policy_epoch();
+	res = policy_decide(&p, ifc, epoch);
+	policy_count_hit(res.hit, skb->len);
+	count_reason(XM_DIR_OUT, ifc, res.reason, skb->len);
+	return reason_verdict(res.reason) == XDP_DROP ? TC_ACT_SHOT : TC_ACT_OK;
 }

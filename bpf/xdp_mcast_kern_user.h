@@ -19,18 +19,29 @@
 #define XM_PIN_DEFAULT		"/sys/fs/bpf/xdp-mcast"
 #define XM_PIN_ENV		"XDP_MCAST_PIN_PATH"
 #define XM_PIN_PROG		"prog_xdp_mcast"
+#define XM_PIN_TC_PROG		"prog_tc_mcast"
 #define XM_PIN_LINK_FMT		"link_xdp_%u"	/* %u = ifindex */
 
 #define XM_MAP_IFACES		"xm_ifaces"
 #define XM_MAP_REASONS		"xm_reasons"
 #define XM_MAP_FLOWS		"xm_flows"
 #define XM_MAP_GLOBAL		"xm_global"
+#define XM_MAP_FLOW_CACHE	"xm_flow_cache"
+#define XM_MAP_CLOCK		"xm_clock"
+#define XM_MAP_CONFIG		"xm_config"
+#define XM_MAP_BOUNDARY		"xm_boundary"
+#define XM_MAP_RULE_GRP		"xm_rule_grp"
+#define XM_MAP_RULE_SRC		"xm_rule_src"
+#define XM_MAP_POL_HITS		"xm_pol_hits"
+#define XM_MAP_POL_DESC		"xm_pol_desc"
 
 /* Sizes.  Slot 0 of the interface table is reserved for frames seen on an
  * interface the loader did not register (a program attached by hand). */
 #define XM_MAX_IFACES		256
 #define XM_REASON_SLOTS		32	/* room for the reasons later issues add */
 #define XM_FLOWS_DEFAULT	65536
+#define XM_IFINDEX_DEFAULT	16384	/* xm_ifaces entries: highest ifindex + 1 */
+#define XM_FLOW_CACHE_SLOTS	256	/* per CPU, a power of two */
 #define XM_VLAN_MAX_DEPTH	2	/* 802.1Q and 802.1ad (QinQ) */
 #define XM_IPV6_EXT_MAX		8	/* extension headers walked before "malformed" */
 
@@ -52,7 +63,11 @@
 	X(MALFORMED,	"malformed",	XDP_DROP)		\
 	X(BAD_SOURCE,	"bad_source",	XDP_DROP)		\
 	X(MAC_MISMATCH,	"mac_mismatch",	XDP_DROP)		\
-	X(FRAGMENT,	"fragment",	XDP_PASS)
+	X(FRAGMENT,	"fragment",	XDP_PASS)		\
+	X(BOUNDARY,	"boundary",	XDP_DROP)		\
+	X(TTL_THRESHOLD, "ttl_threshold", XDP_DROP)		\
+	X(POLICY,	"policy",	XDP_DROP)		\
+	X(POLICY_AUDIT,	"policy_audit",	XDP_PASS)
 
 #define XM_REASON_ENUM(id, name, verdict) XM_R_##id,
 enum xm_reason {
@@ -90,21 +105,43 @@ enum xm_attach_mode {
 	XM_ATTACH_SKB = 1,
 };
 
-/* xm_ifaces: HASH, key __u32 ifindex (host) -> struct xm_iface. */
+/* Per-interface policy of one generation (see "Scope policy" below). */
+struct xm_ifpol {
+	__u8  ttl_threshold;	/* leave only with TTL before decrement > this */
+	__u8  flags;		/* XM_IFPOL_* */
+	__u16 pad0;
+	__u32 pad1;
+};
+_Static_assert(sizeof(struct xm_ifpol) == 8, "xm_ifpol layout");
+#define XM_IFPOL_BOUNDARY	0x1	/* has boundaries: look them up */
+#define XM_IFPOL_RULES_IN	0x2	/* has rules of its own, inbound */
+#define XM_IFPOL_RULES_OUT	0x4	/* has rules of its own, outbound */
+
+/* xm_ifaces: ARRAY indexed by ifindex (host), sized by the loader
+ * (--max-ifindex).  An entry with slot 0 is an interface nobody registered. */
 struct xm_iface {
 	__u32 slot;		/* host: row of xm_reasons, 1..XM_MAX_IFACES-1 */
 	__u32 flags;		/* host: reserved, 0 */
 	__u8  attach_mode;	/* enum xm_attach_mode */
 	__u8  fwd_mode;		/* enum xm_fwd_mode */
-	__u8  ttl_threshold;	/* forward out only if TTL > this; 0 = none */
-	__u8  pad0;
+	__u16 pad0;
 	__u32 pad1;
 	char  name[16];		/* IFNAMSIZ, NUL-terminated, at load time */
+	struct xm_ifpol pol[2];	/* policy by generation */
 };
-_Static_assert(sizeof(struct xm_iface) == 32, "xm_iface layout");
+_Static_assert(sizeof(struct xm_iface) == 48, "xm_iface layout");
 
-/* xm_reasons: PERCPU_ARRAY of XM_MAX_IFACES * XM_REASON_SLOTS counters,
- * index slot * XM_REASON_SLOTS + reason.  xm_global uses the same value. */
+/* Direction of a decision: ingress is the XDP program, egress the TC
+ * program (and the accelerator's devmap program). */
+enum xm_dir {
+	XM_DIR_IN = 0,
+	XM_DIR_OUT = 1,
+};
+
+/* xm_reasons: PERCPU_ARRAY of 2 * XM_MAX_IFACES * XM_REASON_SLOTS counters,
+ * index XM_REASON_INDEX(dir, slot, reason).  xm_global uses the same value. */
+#define XM_REASON_INDEX(dir, slot, r) \
+	(((dir) * XM_MAX_IFACES + (slot)) * XM_REASON_SLOTS + (r))
 struct xm_counter {
 	__u64 packets;		/* host */
 	__u64 bytes;		/* host: whole frame from the Ethernet header, no FCS */
@@ -131,5 +168,124 @@ struct xm_flow {
 	__u32 reason_mask;	/* host: bit r set when reason r was seen */
 };
 _Static_assert(sizeof(struct xm_flow) == 40, "xm_flow layout");
+
+/*
+ * xm_flow_cache: PERCPU_ARRAY of XM_FLOW_CACHE_SLOTS, a direct-mapped
+ * write-back cache in front of xm_flows.  A frame whose flow sits in its
+ * slot is counted there (no hash lookup); the slot's counts are added to
+ * xm_flows when the slot changes flow or on the first frame of a new clock
+ * tick.  Readers add the pending counts of every slot to xm_flows.  The
+ * slot also caches the flow's ingress policy decision for one epoch.
+ */
+struct xm_flow_slot {
+	struct xm_flow_key key;
+	__u64 packets;		/* host: not yet in xm_flows */
+	__u64 bytes;		/* host */
+	__u64 last_seen_ns;	/* host: as xm_flow */
+	__u64 flushed_jiffies;	/* host: tick of the last write-back */
+	__u32 last_reason;	/* host */
+	__u32 reason_mask;	/* host: reasons pending */
+	__u32 valid;		/* host: 1 when key is a flow */
+	__u32 pol_epoch;	/* host: epoch the decision below is for, 0 none */
+	__u32 pol_reason;	/* host: enum xm_reason, XM_R_FORWARD if allowed */
+	__u32 pol_hit;		/* host: xm_pol_hits index + 1, 0 none */
+};
+_Static_assert(sizeof(struct xm_flow_slot) == 96, "xm_flow_slot layout");
+
+/* xm_clock: PERCPU_ARRAY of one; the coarse clock read once per tick. */
+struct xm_clock {
+	__u64 jiffies;
+	__u64 ns;
+};
+
+/*
+ * Scope policy.  Every policy map is keyed by a generation bit; the data
+ * path reads xm_config.epoch once per packet and looks up only entries of
+ * generation epoch & 1.  A reload writes the other generation, bumps the
+ * epoch in one update, then clears the old generation: a packet sees the
+ * old policy or the new one, never a mix.
+ */
+#define XM_POLICY_DEFAULT	131072	/* LPM entries per map, both generations */
+#define XM_POL_HITS_DEFAULT	(2 * XM_POLICY_DEFAULT)
+
+/* xm_config: ARRAY of one. */
+struct xm_config {
+	__u32 epoch;		/* host: bumped by every policy switch */
+	__u32 flags;		/* host: XM_CFG_* */
+	__u32 nhits;		/* host: entries of xm_pol_desc in use, this epoch */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xm_config) == 16, "xm_config layout");
+#define XM_CFG_POLICY	0x1	/* a policy is installed: look it up */
+
+/*
+ * LPM keys.  IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d) so one
+ * trie holds both families.  The fixed fields before the address are
+ * always matched in full: prefixlen = XM_LPM_*_FIXED_BITS + address bits.
+ */
+#define XM_LPM_V4_BITS		96	/* the ::ffff: part of a mapped address */
+
+/* xm_boundary and xm_rule_grp: LPM_TRIE. */
+struct xm_lpm_group_key {
+	__u32 prefixlen;	/* host */
+	__u8  gen;		/* 0 or 1 */
+	__u8  dir;		/* enum xm_dir; 0 in xm_boundary (both ways) */
+	__u16 pad;		/* 0 */
+	__u32 ifindex;		/* host; 0 = the rules for any interface */
+	__be32 group[4];	/* net, IPv4-mapped */
+};
+_Static_assert(sizeof(struct xm_lpm_group_key) == 28, "xm_lpm_group_key layout");
+#define XM_LPM_GROUP_FIXED_BITS	64
+
+/* xm_rule_grp value: the node whose sources decide. */
+struct xm_rule_node {
+	__u32 node;		/* host: key of xm_rule_src */
+};
+
+/* xm_rule_src: LPM_TRIE. */
+struct xm_lpm_source_key {
+	__u32 prefixlen;	/* host */
+	__u32 node;		/* host */
+	__be32 source[4];	/* net, IPv4-mapped */
+};
+_Static_assert(sizeof(struct xm_lpm_source_key) == 24, "xm_lpm_source_key layout");
+#define XM_LPM_SOURCE_FIXED_BITS 32
+
+/* Value of xm_boundary and xm_rule_src: what to do and where to count it. */
+struct xm_pol_action {
+	__u32 hit;		/* host: index in xm_pol_hits */
+	__u8  deny;		/* 1 drop, 0 allow */
+	__u8  audit;		/* 1: count as policy_audit, do not drop */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct xm_pol_action) == 8, "xm_pol_action layout");
+
+/*
+ * xm_pol_hits (PERCPU_ARRAY of struct xm_counter) and xm_pol_desc (ARRAY,
+ * written and read by user space only) share an index: generation g uses
+ * indexes from g * (size / 2) on.  The description says what each counter
+ * counts, so any reader can show the policy without the config file.
+ */
+enum xm_pol_kind {
+	XM_POL_UNUSED = 0,
+	XM_POL_RULE = 1,
+	XM_POL_BOUNDARY = 2,
+};
+
+struct xm_pol_desc {
+	__u8  kind;		/* enum xm_pol_kind */
+	__u8  dir;		/* enum xm_dir; rules only */
+	__u8  deny;
+	__u8  audit;
+	__u32 ifindex;		/* host; 0 = any interface */
+	__u8  group_family;	/* XM_AF_* */
+	__u8  group_len;
+	__u8  source_family;	/* 0 = any source */
+	__u8  source_len;
+	__u32 line;		/* host: line in the file that defined it */
+	__be32 group[4];	/* net; IPv4 in group[0] */
+	__be32 source[4];	/* net; IPv4 in source[0] */
+};
+_Static_assert(sizeof(struct xm_pol_desc) == 48, "xm_pol_desc layout");
 
 #endif /* XDP_MCAST_KERN_USER_H */

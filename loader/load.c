@@ -16,54 +16,13 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
+#include "ifaces.h"
 #include "loader.h"
 #include "log.h"
 #include "pins.h"
 #include "stats.h"
 #include "util.h"
 #include "xdp_mcast.skel.h"
-
-const char *xm_attach_mode_name(uint8_t mode)
-{
-	return mode == XM_ATTACH_SKB ? "skb" : "native";
-}
-
-const char *xm_iface_name(const struct xm_iface_entry *e, char *buf)
-{
-	if (if_indextoname(e->ifindex, buf))
-		return buf;
-	snprintf(buf, IF_NAMESIZE, "%.*s", IF_NAMESIZE - 1, e->cfg.name);
-	return buf;
-}
-
-static int ifentry_cmp(const void *a, const void *b)
-{
-	const struct xm_iface_entry *x = a, *y = b;
-
-	return x->ifindex < y->ifindex ? -1 : x->ifindex > y->ifindex;
-}
-
-int xm_list_ifaces(int ifaces_fd, struct xm_iface_entry **out)
-{
-	struct xm_iface_entry *v = calloc(XM_MAX_IFACES, sizeof(*v));
-	uint32_t key, next;
-	void *prev = NULL;
-	int n = 0;
-
-	if (!v)
-		return -ENOMEM;
-	while (n < XM_MAX_IFACES && bpf_map_get_next_key(ifaces_fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(ifaces_fd, &key, &v[n].cfg))
-			continue;
-		v[n].ifindex = key;
-		n++;
-	}
-	qsort(v, n, sizeof(*v), ifentry_cmp);
-	*out = v;
-	return n;
-}
 
 int xm_report_not_loaded(const char *pin_dir, int err)
 {
@@ -83,15 +42,15 @@ static int link_pin_path(char *buf, size_t len, const char *dir, uint32_t ifinde
 	return xm_pin_join(buf, len, dir, name);
 }
 
-/* The size of an already pinned flow table, 0 when there is none. */
-static uint32_t pinned_flow_capacity(const char *dir)
+/* The size of an already pinned map, 0 when there is none. */
+static uint32_t pinned_capacity(const char *dir, const char *map)
 {
 	struct bpf_map_info info = { 0 };
 	uint32_t len = sizeof(info);
 	char path[PATH_MAX];
 	int fd;
 
-	if (xm_pin_join(path, sizeof(path), dir, XM_MAP_FLOWS))
+	if (xm_pin_join(path, sizeof(path), dir, map))
 		return 0;
 	fd = bpf_obj_get(path);
 	if (fd < 0)
@@ -102,13 +61,49 @@ static uint32_t pinned_flow_capacity(const char *dir)
 	return info.max_entries;
 }
 
-static int load_prog(const struct load_opts *o, const char *prog_path)
+/* The sizes chosen at first load; a pinned map keeps its size. */
+struct sized_map {
+	const char *name;
+	const char *option;
+	uint32_t asked;		/* 0: not given */
+	uint32_t dflt;
+};
+
+static uint32_t choose_size(const char *dir, const struct sized_map *m)
+{
+	uint32_t pinned = pinned_capacity(dir, m->name);
+
+	if (pinned && m->asked && m->asked != pinned)
+		pr_warn("keeping the pinned %s of %u entries (%s %u given); "
+			"unload --all to resize\n", m->name, pinned, m->option, m->asked);
+	if (pinned)
+		return pinned;
+	return m->asked ? m->asked : m->dflt;
+}
+
+static int pin_prog(struct bpf_program *prog, const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	int err = xm_pin_join(path, sizeof(path), dir, name);
+
+	if (!err && bpf_obj_pin(bpf_program__fd(prog), path))
+		err = -errno;
+	if (err)
+		pr_err("cannot pin the program at '%s/%s': %s\n", dir, name, strerror(-err));
+	return err;
+}
+
+static int load_progs(const struct load_opts *o, struct xm_progs *pr)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = o->pin_dir);
+	struct sized_map flows = { XM_MAP_FLOWS, "--flows", o->flows, XM_FLOWS_DEFAULT };
+	struct sized_map ifaces = { XM_MAP_IFACES, "--max-ifindex", o->max_ifindex,
+				    XM_IFINDEX_DEFAULT };
+	struct sized_map pol = { XM_MAP_RULE_SRC, "--policy-size", o->policy_size,
+				 XM_POLICY_DEFAULT };
 	struct xdp_mcast_bpf *skel;
-	uint32_t flows = o->flows ? o->flows : XM_FLOWS_DEFAULT;
-	uint32_t pinned = pinned_flow_capacity(o->pin_dir);
-	int fd, err;
+	uint32_t nflows, nifaces, npol;
+	int err;
 
 	skel = xdp_mcast_bpf__open_opts(&oo);
 	if (!skel) {
@@ -117,13 +112,16 @@ static int load_prog(const struct load_opts *o, const char *prog_path)
 		return err;
 	}
 	skel->rodata->cfg_check_mac = o->check_mac;
-	if (pinned && pinned != flows) {
-		if (o->flows)
-			pr_warn("keeping the pinned flow table of %u entries (asked for %u); "
-				"unload --all to resize\n", pinned, flows);
-		flows = pinned;
-	}
-	bpf_map__set_max_entries(skel->maps.xm_flows, flows);
+	nflows = choose_size(o->pin_dir, &flows);
+	nifaces = choose_size(o->pin_dir, &ifaces);
+	npol = choose_size(o->pin_dir, &pol);
+	bpf_map__set_max_entries(skel->maps.xm_flows, nflows);
+	bpf_map__set_max_entries(skel->maps.xm_ifaces, nifaces);
+	bpf_map__set_max_entries(skel->maps.xm_boundary, npol);
+	bpf_map__set_max_entries(skel->maps.xm_rule_grp, npol);
+	bpf_map__set_max_entries(skel->maps.xm_rule_src, npol);
+	bpf_map__set_max_entries(skel->maps.xm_pol_hits, 2 * npol);
+	bpf_map__set_max_entries(skel->maps.xm_pol_desc, 2 * npol);
 
 	err = xdp_mcast_bpf__load(skel);
 	if (err) {
@@ -135,40 +133,59 @@ static int load_prog(const struct load_opts *o, const char *prog_path)
 			       strerror(-err));
 		goto out;
 	}
-	if (bpf_obj_pin(bpf_program__fd(skel->progs.xdp_mcast), prog_path)) {
-		err = -errno;
-		pr_err("cannot pin the program at '%s': %s\n", prog_path, strerror(errno));
+	err = pin_prog(skel->progs.xdp_mcast, o->pin_dir, XM_PIN_PROG);
+	if (!err)
+		err = pin_prog(skel->progs.tc_mcast_egress, o->pin_dir, XM_PIN_TC_PROG);
+	if (err)
 		goto out;
-	}
-	fd = dup(bpf_program__fd(skel->progs.xdp_mcast));
-	err = fd < 0 ? -errno : fd;
-	pr_info("loaded the XDP program, flow table %u entries, MAC check %s\n",
-		flows, o->check_mac ? "on" : "off");
+	pr->xdp_fd = dup(bpf_program__fd(skel->progs.xdp_mcast));
+	pr->tc_fd = dup(bpf_program__fd(skel->progs.tc_mcast_egress));
+	if (pr->xdp_fd < 0 || pr->tc_fd < 0)
+		err = -errno;
+	pr_info("loaded the programs: flow table %u, ifindex up to %u, policy tables %u, "
+		"MAC check %s\n", nflows, nifaces - 1, npol, o->check_mac ? "on" : "off");
 out:
 	xdp_mcast_bpf__destroy(skel);
 	return err;
 }
 
-/* The pinned program, or a freshly loaded one. */
-static int get_prog(const struct load_opts *o)
+int xm_progs_get(const struct load_opts *o, struct xm_progs *pr)
 {
-	char path[PATH_MAX];
-	int fd, err;
+	char xdp[PATH_MAX], tc[PATH_MAX];
+	int err;
 
-	err = xm_pin_join(path, sizeof(path), o->pin_dir, XM_PIN_PROG);
+	pr->xdp_fd = pr->tc_fd = -1;
+	err = xm_pin_join(xdp, sizeof(xdp), o->pin_dir, XM_PIN_PROG);
+	if (!err)
+		err = xm_pin_join(tc, sizeof(tc), o->pin_dir, XM_PIN_TC_PROG);
 	if (err)
 		return err;
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		uint32_t pinned = pinned_flow_capacity(o->pin_dir);
+	pr->xdp_fd = bpf_obj_get(xdp);
+	pr->tc_fd = bpf_obj_get(tc);
+	if (pr->xdp_fd >= 0 && pr->tc_fd >= 0) {
+		struct sized_map sizes[] = {
+			{ XM_MAP_FLOWS, "--flows", o->flows, 0 },
+			{ XM_MAP_IFACES, "--max-ifindex", o->max_ifindex, 0 },
+			{ XM_MAP_RULE_SRC, "--policy-size", o->policy_size, 0 },
+		};
+		size_t i;
 
-		if (o->flows && pinned && o->flows != pinned)
-			pr_warn("keeping the pinned flow table of %u entries (asked for %u); "
-				"unload --all to resize\n", pinned, o->flows);
-		pr_debug("adopting the program pinned at '%s'\n", path);
-		return fd;
+		for (i = 0; i < ARRAY_SIZE(sizes); i++)
+			choose_size(o->pin_dir, &sizes[i]);
+		pr_debug("adopting the programs pinned under '%s'\n", o->pin_dir);
+		return 0;
 	}
-	return load_prog(o, path);
+	xm_progs_close(pr);
+	return load_progs(o, pr);
+}
+
+void xm_progs_close(struct xm_progs *pr)
+{
+	if (pr->xdp_fd >= 0)
+		close(pr->xdp_fd);
+	if (pr->tc_fd >= 0)
+		close(pr->tc_fd);
+	pr->xdp_fd = pr->tc_fd = -1;
 }
 
 static int alloc_slot(int ifaces_fd, uint32_t ifindex, uint32_t *slot)
@@ -243,8 +260,47 @@ static void explain_attach_error(const char *ifname, enum xm_attach_mode mode, i
 	}
 }
 
-static int attach_one(const struct load_opts *o, struct xm_state *st, int prog_fd,
-		      const char *ifname, uint32_t ifindex)
+#define XM_TC_HANDLE	1
+#define XM_TC_PRIORITY	0x4d43	/* "MC" */
+
+/* The egress program on clsact egress, replacing our own earlier one. */
+static int tc_attach(int tc_fd, uint32_t ifindex, const char *ifname)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XM_TC_HANDLE, .priority = XM_TC_PRIORITY,
+		    .prog_fd = tc_fd, .flags = BPF_TC_F_REPLACE);
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		pr_err("cannot add a clsact qdisc to '%s': %s\n", ifname, strerror(-err));
+		return err;
+	}
+	err = bpf_tc_attach(&hook, &opts);
+	if (err)
+		pr_err("cannot attach the egress program to '%s': %s\n", ifname, strerror(-err));
+	return err;
+}
+
+/* Remove our egress filter; the clsact qdisc stays for whoever else uses it. */
+static void tc_detach(uint32_t ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XM_TC_HANDLE, .priority = XM_TC_PRIORITY);
+
+	bpf_tc_detach(&hook, &opts);
+}
+
+bool xm_tc_attached(uint32_t ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XM_TC_HANDLE, .priority = XM_TC_PRIORITY);
+
+	return bpf_tc_query(&hook, &opts) == 0;
+}
+
+static int attach_one(const struct load_opts *o, struct xm_state *st,
+		      const struct xm_progs *pr, const char *ifname, uint32_t ifindex)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lo);
 	struct xm_iface cfg = { 0 };
@@ -257,10 +313,16 @@ static int attach_one(const struct load_opts *o, struct xm_state *st, int prog_f
 		return err;
 	if (link_alive(path, ifindex)) {
 		pr_info("'%s' is already loaded\n", ifname);
-		return 0;
+		return tc_attach(pr->tc_fd, ifindex, ifname);
 	}
 	unlink(path);	/* a stale pin of an interface that went away */
 
+	if (bpf_map_lookup_elem(st->ifaces_fd, &ifindex, &cfg)) {
+		pr_err("cannot attach to '%s': its ifindex %u is beyond the interface "
+		       "table (load with a larger --max-ifindex after unload --all)\n",
+		       ifname, ifindex);
+		return -ERANGE;
+	}
 	fresh = alloc_slot(st->ifaces_fd, ifindex, &slot);
 	if (fresh < 0) {
 		pr_err("cannot attach to '%s': all %d interface slots are taken\n",
@@ -269,7 +331,7 @@ static int attach_one(const struct load_opts *o, struct xm_state *st, int prog_f
 	}
 	if (fresh && (err = xm_clear_reasons(st->reasons_fd, slot)))
 		return err;
-	cfg.slot = slot;
+	cfg.slot = slot;	/* pol[] stays: the policy may name it already */
 	cfg.attach_mode = o->mode;
 	cfg.fwd_mode = XM_FWD_FILTER;
 	snprintf(cfg.name, sizeof(cfg.name), "%s", ifname);
@@ -277,7 +339,7 @@ static int attach_one(const struct load_opts *o, struct xm_state *st, int prog_f
 		return -errno;
 
 	lo.flags = o->mode == XM_ATTACH_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-	link_fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
+	link_fd = bpf_link_create(pr->xdp_fd, ifindex, BPF_XDP, &lo);
 	if (link_fd < 0) {
 		err = -errno;
 		explain_attach_error(ifname, o->mode, err);
@@ -291,20 +353,26 @@ static int attach_one(const struct load_opts *o, struct xm_state *st, int prog_f
 		goto undo;
 	}
 	close(link_fd);
+	err = tc_attach(pr->tc_fd, ifindex, ifname);
+	if (err) {
+		unlink(path);
+		goto undo;
+	}
 	pr_info("attached to '%s' (ifindex %u) in %s mode\n", ifname, ifindex,
 		xm_attach_mode_name(o->mode));
 	return 0;
 undo:
-	bpf_map_delete_elem(st->ifaces_fd, &ifindex);
+	xm_iface_unregister(st->ifaces_fd, ifindex);
 	return err;
 }
 
 int xm_cmd_load(const struct load_opts *o, char **ifnames, int n)
 {
+	struct xm_progs pr = { -1, -1 };
 	uint32_t ifindex[n];
 	struct xm_state st;
 	bool mounted;
-	int i, lock_fd, prog_fd = -1, err;
+	int i, lock_fd, err;
 
 	for (i = 0; i < n; i++) {
 		ifindex[i] = if_nametoindex(ifnames[i]);
@@ -325,22 +393,19 @@ int xm_cmd_load(const struct load_opts *o, char **ifnames, int n)
 		pr_err("cannot lock '%s': %s\n", o->pin_dir, strerror(-lock_fd));
 		return lock_fd;
 	}
-	prog_fd = get_prog(o);
-	if (prog_fd < 0) {
-		err = prog_fd;
+	err = xm_progs_get(o, &pr);
+	if (err)
 		goto out;
-	}
 	err = xm_state_open(o->pin_dir, &st);
 	if (err) {
 		xm_report_not_loaded(o->pin_dir, err);
 		goto out;
 	}
 	for (i = 0; i < n && !err; i++)
-		err = attach_one(o, &st, prog_fd, ifnames[i], ifindex[i]);
+		err = attach_one(o, &st, &pr, ifnames[i], ifindex[i]);
 	xm_state_close(&st);
 out:
-	if (prog_fd >= 0)
-		close(prog_fd);
+	xm_progs_close(&pr);
 	close(lock_fd);
 	return err;
 }
@@ -407,13 +472,23 @@ int xm_cmd_unload(const char *pin_dir, char **ifnames, int n, bool all)
 			return 0;	/* nothing to do is not an error */
 		return xm_report_not_loaded(pin_dir, lock_fd);
 	}
-	if (all) {
-		err = remove_all(pin_dir);
+	err = xm_state_open(pin_dir, &st);
+	if (err && all) {
+		err = remove_all(pin_dir);	/* whatever is left of a broken state */
 		goto out;
 	}
-	err = xm_state_open(pin_dir, &st);
 	if (err) {
 		xm_report_not_loaded(pin_dir, err);
+		goto out;
+	}
+	if (all) {
+		remaining = xm_list_ifaces(st.ifaces_fd, &left);
+		for (i = 0; i < remaining; i++)
+			tc_detach(left[i].ifindex);
+		if (remaining >= 0)
+			free(left);
+		xm_state_close(&st);
+		err = remove_all(pin_dir);
 		goto out;
 	}
 	for (i = 0; i < n && !err; i++) {
@@ -428,7 +503,8 @@ int xm_cmd_unload(const char *pin_dir, char **ifnames, int n, bool all)
 			pr_err("cannot remove '%s': %s\n", path, strerror(errno));
 			break;
 		}
-		bpf_map_delete_elem(st.ifaces_fd, &ifindex);
+		tc_detach(ifindex);
+		xm_iface_unregister(st.ifaces_fd, ifindex);
 		pr_info("detached from '%s'\n", ifnames[i]);
 	}
 	remaining = xm_list_ifaces(st.ifaces_fd, &left);

@@ -7,31 +7,35 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ifaces.h"
 #include "xdp_mcast_kern_user.h"
 
 struct load_opts {
 	const char *pin_dir;
 	enum xm_attach_mode mode;
 	uint32_t flows;		/* flow table size; 0 = keep / default */
+	uint32_t max_ifindex;	/* xm_ifaces size; 0 = keep / default */
+	uint32_t policy_size;	/* policy table size; 0 = keep / default */
 	bool check_mac;
 };
+
+/* The two programs, pinned or freshly loaded and pinned. */
+struct xm_progs {
+	int xdp_fd;
+	int tc_fd;
+};
+
+int xm_progs_get(const struct load_opts *o, struct xm_progs *pr);
+void xm_progs_close(struct xm_progs *pr);
+
+/* Our egress program is on the interface's clsact egress hook. */
+bool xm_tc_attached(uint32_t ifindex);
 
 int xm_cmd_load(const struct load_opts *o, char **ifnames, int n);
 int xm_cmd_unload(const char *pin_dir, char **ifnames, int n, bool all);
 int xm_cmd_status(const char *pin_dir, bool json);
 int xm_cmd_stats(const char *pin_dir, bool json, const char *ifname);
 
-/* Shared by load, unload and the readers. */
-struct xm_iface_entry {
-	uint32_t ifindex;
-	struct xm_iface cfg;
-};
-
-/* The registered interfaces sorted by ifindex; *out is malloc'ed. */
-int xm_list_ifaces(int ifaces_fd, struct xm_iface_entry **out);
-const char *xm_attach_mode_name(uint8_t mode);
-/* The interface's current name, or the one it had at load time. */
-const char *xm_iface_name(const struct xm_iface_entry *e, char *buf);
 /* Not loaded: say so in one line for the command at hand. */
 int xm_report_not_loaded(const char *pin_dir, int err);
 

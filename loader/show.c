@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "ifaces.h"
 #include "json.h"
 #include "loader.h"
 #include "log.h"
@@ -103,6 +104,7 @@ int xm_cmd_status(const char *pin_dir, bool json)
 			json_bool(&j, "attached", ls.attached);
 			json_u64(&j, "link_id", ls.link_id);
 			json_u64(&j, "prog_id", ls.prog_id);
+			json_bool(&j, "tc_egress", xm_tc_attached(ifs[i].ifindex));
 			json_object_end(&j);
 		}
 		json_array_end(&j);
@@ -113,22 +115,26 @@ int xm_cmd_status(const char *pin_dir, bool json)
 		json_object_end(&j);
 		json_object_begin(&j, XM_MAP_IFACES);
 		json_u64(&j, "entries", n);
-		json_u64(&j, "max_entries", map_capacity(st.ifaces_fd));
+		json_u64(&j, "max_entries", XM_MAX_IFACES - 1);
+		json_u64(&j, "max_ifindex", map_capacity(st.ifaces_fd) - 1);
 		json_object_end(&j);
 		json_object_end(&j);
 		json_object_end(&j);
 		json_finish(&j);
 	} else {
 		printf("pin path %s\n", pin_dir);
-		printf("flows %d/%u, interfaces %d/%u\n", flows, map_capacity(st.flows_fd),
-		       n, map_capacity(st.ifaces_fd));
+		printf("flows %d/%u, interfaces %d/%d (ifindex up to %u)\n", flows,
+		       map_capacity(st.flows_fd), n, XM_MAX_IFACES - 1,
+		       map_capacity(st.ifaces_fd) - 1);
 		for (i = 0; i < n; i++) {
 			struct link_state ls = read_link(pin_dir, ifs[i].ifindex);
 
 			printf("%-16s ifindex %-5u %-6s ", xm_iface_name(&ifs[i], name),
 			       ifs[i].ifindex, xm_attach_mode_name(ifs[i].cfg.attach_mode));
 			if (ls.attached)
-				printf("link %u prog %u\n", ls.link_id, ls.prog_id);
+				printf("link %u prog %u%s\n", ls.link_id, ls.prog_id,
+				       xm_tc_attached(ifs[i].ifindex) ? ", tc egress" :
+				       ", tc egress missing");
 			else
 				printf("detached (interface gone or link removed)\n");
 		}
@@ -139,23 +145,28 @@ int xm_cmd_status(const char *pin_dir, bool json)
 }
 
 static void print_stats_text(struct xm_iface_entry *ifs, int n,
-			     struct xm_counter (*reasons)[XM_REASON_SLOTS],
+			     struct xm_counter (*reasons)[2][XM_REASON_SLOTS],
 			     struct xm_flow_entry *flows, int nflows,
 			     const uint64_t *globals)
 {
 	char name[IF_NAMESIZE], grp[XM_ADDR_STRLEN], src[XM_ADDR_STRLEN];
 	uint64_t now = xm_now_mono_ns();
-	int i, r;
+	int i, r, d;
 
 	for (i = 0; i < n; i++) {
 		printf("%s (ifindex %u, %s)\n", xm_iface_name(&ifs[i], name),
 		       ifs[i].ifindex, xm_attach_mode_name(ifs[i].cfg.attach_mode));
-		for (r = 0; r < XM_R_COUNT; r++) {
-			if (!reasons[i][r].packets)
-				continue;
-			printf("  %-14s %12llu pkts %14llu bytes\n", xm_reason_names[r],
-			       (unsigned long long)reasons[i][r].packets,
-			       (unsigned long long)reasons[i][r].bytes);
+		for (d = XM_DIR_IN; d <= XM_DIR_OUT; d++) {
+			for (r = 0; r < XM_R_COUNT; r++) {
+				const struct xm_counter *c = &reasons[i][d][r];
+
+				if (!c->packets)
+					continue;
+				printf("  %-3s %-14s %12llu pkts %14llu bytes\n",
+				       d == XM_DIR_IN ? "in" : "out", xm_reason_names[r],
+				       (unsigned long long)c->packets,
+				       (unsigned long long)c->bytes);
+			}
 		}
 	}
 	printf("\n%-12s %5s %-28s %-28s %10s %12s %7s\n", "IFACE", "VLAN", "GROUP",
@@ -182,14 +193,29 @@ static void print_stats_text(struct xm_iface_entry *ifs, int n,
 		       i + 1 < XM_G_COUNT ? ", " : "\n");
 }
 
+static void json_reasons(struct json *j, const char *key,
+			 const struct xm_counter *reasons)
+{
+	int r;
+
+	json_object_begin(j, key);
+	for (r = 0; r < XM_R_COUNT; r++) {
+		json_object_begin(j, xm_reason_names[r]);
+		json_u64(j, "packets", reasons[r].packets);
+		json_u64(j, "bytes", reasons[r].bytes);
+		json_object_end(j);
+	}
+	json_object_end(j);
+}
+
 static void print_stats_json(const char *pin_dir, struct xm_iface_entry *ifs, int n,
-			     struct xm_counter (*reasons)[XM_REASON_SLOTS],
+			     struct xm_counter (*reasons)[2][XM_REASON_SLOTS],
 			     struct xm_flow_entry *flows, int nflows,
 			     const uint64_t *globals)
 {
 	char name[IF_NAMESIZE], addr[XM_ADDR_STRLEN];
 	struct json j;
-	int i, r;
+	int i;
 
 	json_init(&j, stdout);
 	json_object_begin(&j, NULL);
@@ -199,14 +225,8 @@ static void print_stats_json(const char *pin_dir, struct xm_iface_entry *ifs, in
 		json_string(&j, "name", xm_iface_name(&ifs[i], name));
 		json_u64(&j, "ifindex", ifs[i].ifindex);
 		json_string(&j, "mode", xm_attach_mode_name(ifs[i].cfg.attach_mode));
-		json_object_begin(&j, "reasons");
-		for (r = 0; r < XM_R_COUNT; r++) {
-			json_object_begin(&j, xm_reason_names[r]);
-			json_u64(&j, "packets", reasons[i][r].packets);
-			json_u64(&j, "bytes", reasons[i][r].bytes);
-			json_object_end(&j);
-		}
-		json_object_end(&j);
+		json_reasons(&j, "reasons", reasons[i][XM_DIR_IN]);
+		json_reasons(&j, "egress_reasons", reasons[i][XM_DIR_OUT]);
 		json_object_end(&j);
 	}
 	json_array_end(&j);
@@ -247,7 +267,7 @@ static void print_stats_json(const char *pin_dir, struct xm_iface_entry *ifs, in
 
 int xm_cmd_stats(const char *pin_dir, bool json, const char *ifname)
 {
-	struct xm_counter (*reasons)[XM_REASON_SLOTS] = NULL;
+	struct xm_counter (*reasons)[2][XM_REASON_SLOTS] = NULL;
 	struct xm_flow_entry *flows = NULL;
 	struct xm_iface_entry *ifs = NULL;
 	uint64_t globals[XM_G_COUNT] = { 0 };
@@ -279,15 +299,20 @@ int xm_cmd_stats(const char *pin_dir, bool json, const char *ifname)
 		err = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < n && !err; i++)
-		err = xm_read_reasons(st.reasons_fd, ifs[i].cfg.slot, reasons[i]);
+	for (i = 0; i < n && !err; i++) {
+		err = xm_read_reasons(st.reasons_fd, XM_DIR_IN, ifs[i].cfg.slot,
+				      reasons[i][XM_DIR_IN]);
+		if (!err)
+			err = xm_read_reasons(st.reasons_fd, XM_DIR_OUT, ifs[i].cfg.slot,
+					      reasons[i][XM_DIR_OUT]);
+	}
 	if (!err)
 		err = xm_read_globals(st.global_fd, globals);
 	if (err) {
 		pr_err("cannot read counters: %s\n", strerror(-err));
 		goto out;
 	}
-	nflows = xm_read_flows(st.flows_fd, &flows);
+	nflows = xm_read_flows(st.flows_fd, st.flow_cache_fd, &flows);
 	if (nflows < 0) {
 		err = nflows;
 		pr_err("cannot read the flow table: %s\n", strerror(-err));

@@ -42,6 +42,8 @@ int main(int argc, char **argv)
 		lo.pin_dir = pin_dir;
 		lo.mode = cli.skb_mode ? XM_ATTACH_SKB : XM_ATTACH_NATIVE;
 		lo.flows = cli.flows;
+		lo.max_ifindex = cli.max_ifindex ? cli.max_ifindex + 1 : 0;
+		lo.policy_size = cli.policy_size;
 		lo.check_mac = !cli.no_mac_check;
 		ret = xm_cmd_load(&lo, cli.args, cli.nargs);
 		break;

@@ -11,7 +11,8 @@ const char xm_usage[] =
 "Usage: xdp-mcast [OPTIONS] COMMAND [ARGS]\n"
 "\n"
 "Commands:\n"
-"  load [-m native|skb] [--flows N] [--no-mac-check] IFACE...\n"
+"  load [-m native|skb] [--flows N] [--max-ifindex N] [--policy-size N]\n"
+"       [--no-mac-check] IFACE...\n"
 "                       attach the classifier to each IFACE and pin its state\n"
 "  unload IFACE... | --all\n"
 "                       detach from each IFACE; the last one, or --all, removes the pins\n"
@@ -23,6 +24,8 @@ const char xm_usage[] =
 "  -p, --pin-path DIR   pin directory (default " XM_PIN_DEFAULT ", or $" XM_PIN_ENV ")\n"
 "  -m, --mode MODE      XDP attach mode: native (default) or skb\n"
 "      --flows N        flow table size (default 65536), set when first loaded\n"
+"      --max-ifindex N  highest ifindex that can be loaded (default 16383), idem\n"
+"      --policy-size N  entries of each policy table (default 131072), idem\n"
 "      --no-mac-check   do not drop frames whose MAC is not the group's MAC\n"
 "  -a, --all            with unload: every interface and all state\n"
 "  -i, --iface IFACE    with stats: only this interface\n"
@@ -36,7 +39,7 @@ static const struct {
 	enum xm_cmd cmd;
 	const char *opts;	/* short options the command accepts */
 } commands[] = {
-	{ "load",	XM_CMD_LOAD,	"mFM" },
+	{ "load",	XM_CMD_LOAD,	"mFMXP" },
 	{ "unload",	XM_CMD_UNLOAD,	"a" },
 	{ "status",	XM_CMD_STATUS,	"j" },
 	{ "stats",	XM_CMD_STATS,	"ji" },
@@ -44,13 +47,15 @@ static const struct {
 	{ "version",	XM_CMD_VERSION,	"" },
 };
 
-enum { OPT_FLOWS = 'F', OPT_NO_MAC = 'M' };
+enum { OPT_FLOWS = 'F', OPT_NO_MAC = 'M', OPT_MAX_IFINDEX = 'X', OPT_POLICY_SIZE = 'P' };
 
 static const struct option long_opts[] = {
 	{ "pin-path",	  required_argument, NULL, 'p' },
 	{ "mode",	  required_argument, NULL, 'm' },
 	{ "flows",	  required_argument, NULL, OPT_FLOWS },
 	{ "no-mac-check", no_argument,	     NULL, OPT_NO_MAC },
+	{ "max-ifindex",  required_argument, NULL, OPT_MAX_IFINDEX },
+	{ "policy-size",  required_argument, NULL, OPT_POLICY_SIZE },
 	{ "all",	  no_argument,	     NULL, 'a' },
 	{ "iface",	  required_argument, NULL, 'i' },
 	{ "json",	  no_argument,	     NULL, 'j' },
@@ -103,6 +108,22 @@ int xm_cli_parse(int argc, char **argv, struct xm_cli *cli, char *err, int errle
 			}
 			cli->flows = v;
 			break;
+		case OPT_MAX_IFINDEX:
+			if (!xm_parse_u64(optarg, 1, (1u << 24) - 1, &v)) {
+				snprintf(err, errlen, "--max-ifindex takes a number from 1 to %u, "
+					 "not '%s'", (1u << 24) - 1, optarg);
+				return -1;
+			}
+			cli->max_ifindex = v;
+			break;
+		case OPT_POLICY_SIZE:
+			if (!xm_parse_u64(optarg, 16, 1u << 24, &v)) {
+				snprintf(err, errlen, "--policy-size takes a number from 16 to %u, "
+					 "not '%s'", 1u << 24, optarg);
+				return -1;
+			}
+			cli->policy_size = v;
+			break;
 		case OPT_NO_MAC:
 			cli->no_mac_check = true;
 			break;
@@ -148,7 +169,7 @@ int xm_cli_parse(int argc, char **argv, struct xm_cli *cli, char *err, int errle
 	}
 	cli->cmd = commands[i].cmd;
 	for (c = 'A'; c < (int)sizeof(seen); c++) {
-		if (seen[c] && strchr("mFMaij", c) && !strchr(commands[i].opts, c)) {
+		if (seen[c] && strchr("mFMXPaij", c) && !strchr(commands[i].opts, c)) {
 			snprintf(err, errlen, "option --%s does not apply to '%s'",
 				 opt_name(c), commands[i].name);
 			return -1;

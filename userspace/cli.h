@@ -25,6 +25,8 @@ struct xm_cli {
 	bool skb_mode;
 	bool no_mac_check;
 	uint32_t flows;		/* 0: not given */
+	uint32_t max_ifindex;	/* 0: not given */
+	uint32_t policy_size;	/* 0: not given */
 	const char *iface;	/* stats -i */
 	char **args;		/* the interfaces, in argv */
 	int nargs;

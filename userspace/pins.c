@@ -116,10 +116,12 @@ int xm_state_open(const char *dir, struct xm_state *st)
 		{ &st->reasons_fd, XM_MAP_REASONS },
 		{ &st->flows_fd, XM_MAP_FLOWS },
 		{ &st->global_fd, XM_MAP_GLOBAL },
+		{ &st->flow_cache_fd, XM_MAP_FLOW_CACHE },
 	};
 	size_t i;
 
 	st->ifaces_fd = st->reasons_fd = st->flows_fd = st->global_fd = -1;
+	st->flow_cache_fd = -1;
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 		*maps[i].fd = open_pinned(dir, maps[i].name);
 		if (*maps[i].fd < 0) {
@@ -134,7 +136,8 @@ int xm_state_open(const char *dir, struct xm_state *st)
 
 void xm_state_close(struct xm_state *st)
 {
-	int *fds[] = { &st->ifaces_fd, &st->reasons_fd, &st->flows_fd, &st->global_fd };
+	int *fds[] = { &st->ifaces_fd, &st->reasons_fd, &st->flows_fd, &st->global_fd,
+		       &st->flow_cache_fd };
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {

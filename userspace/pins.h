@@ -31,6 +31,7 @@ struct xm_state {
 	int reasons_fd;
 	int flows_fd;
 	int global_fd;
+	int flow_cache_fd;
 };
 
 /* -ENOENT when nothing is loaded under dir. */

@@ -150,7 +150,55 @@ out:
 	return err;
 }
 
-int xm_read_flows(int flows_fd, struct xm_flow_entry **out)
+/* Add what the per-CPU flow caches hold and xm_flows does not have yet.  v
+ * is sorted; flows only in the caches are appended. */
+static int merge_cache(int cache_fd, int ncpu, struct xm_flow_entry **v, size_t *n,
+		       size_t *cap)
+{
+	struct xm_flow_slot *slots = calloc(ncpu, sizeof(*slots));
+	size_t sorted = *n;
+	uint32_t i;
+	int c, err = 0;
+
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < XM_FLOW_CACHE_SLOTS && !err; i++) {
+		if (bpf_map_lookup_elem(cache_fd, &i, slots))
+			continue;
+		for (c = 0; c < ncpu && !err; c++) {
+			const struct xm_flow_slot *s = &slots[c];
+			struct xm_flow_entry probe, *e;
+			struct xm_flow pending = { 0 };
+
+			if (!s->valid || !s->packets)
+				continue;
+			probe.key = s->key;
+			e = bsearch(&probe, *v, sorted, sizeof(**v), entry_cmp);
+			for (size_t k = sorted; !e && k < *n; k++)
+				if (!xm_flow_key_cmp(&(*v)[k].key, &s->key))
+					e = &(*v)[k];
+			if (!e) {
+				/* Evicted from xm_flows while its counts waited here. */
+				pending.first_seen_ns = s->last_seen_ns;
+				err = push_entry(v, n, cap, &s->key, &pending, 1);
+				e = &(*v)[*n - 1];
+			}
+			pending = e->flow;
+			pending.packets += s->packets;
+			pending.bytes += s->bytes;
+			pending.reason_mask |= s->reason_mask;
+			if (s->last_seen_ns >= pending.last_seen_ns) {
+				pending.last_seen_ns = s->last_seen_ns;
+				pending.last_reason = s->last_reason;
+			}
+			e->flow = pending;
+		}
+	}
+	free(slots);
+	return err;
+}
+
+int xm_read_flows(int flows_fd, int cache_fd, struct xm_flow_entry **out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct xm_flow_entry *v = NULL;
@@ -168,17 +216,22 @@ int xm_read_flows(int flows_fd, struct xm_flow_entry **out)
 			     : -ENOMEM;
 		free(percpu);
 	}
+	if (!err && n)
+		qsort(v, n, sizeof(*v), entry_cmp);
+	if (!err && cache_fd >= 0) {
+		err = merge_cache(cache_fd, ncpu, &v, &n, &cap);
+		if (n)
+			qsort(v, n, sizeof(*v), entry_cmp);
+	}
 	if (err) {
 		free(v);
 		return err;
 	}
-	if (n)
-		qsort(v, n, sizeof(*v), entry_cmp);
 	*out = v;
 	return (int)n;
 }
 
-int xm_read_reasons(int reasons_fd, uint32_t slot,
+int xm_read_reasons(int reasons_fd, uint32_t dir, uint32_t slot,
 		    struct xm_counter out[XM_REASON_SLOTS])
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -192,7 +245,7 @@ int xm_read_reasons(int reasons_fd, uint32_t slot,
 	if (!percpu)
 		return -ENOMEM;
 	for (r = 0; r < XM_REASON_SLOTS; r++) {
-		idx = slot * XM_REASON_SLOTS + r;
+		idx = XM_REASON_INDEX(dir, slot, r);
 		if (bpf_map_lookup_elem(reasons_fd, &idx, percpu)) {
 			err = -errno;
 			break;
@@ -238,8 +291,8 @@ int xm_clear_reasons(int reasons_fd, uint32_t slot)
 	zero = calloc(ncpu, sizeof(*zero));
 	if (!zero)
 		return -ENOMEM;
-	for (r = 0; r < XM_REASON_SLOTS && !err; r++) {
-		idx = slot * XM_REASON_SLOTS + r;
+	for (r = 0; r < 2 * XM_REASON_SLOTS && !err; r++) {
+		idx = XM_REASON_INDEX(r / XM_REASON_SLOTS, slot, r % XM_REASON_SLOTS);
 		if (bpf_map_update_elem(reasons_fd, &idx, zero, BPF_ANY))
 			err = -errno;
 	}

@@ -27,18 +27,23 @@ struct xm_flow_entry {
 	struct xm_flow flow;	/* merged over CPUs */
 };
 
-/* All flows, merged, sorted by interface, family, group, source.  *out is
- * malloc'ed.  Returns the count or a negative errno. */
-int xm_read_flows(int flows_fd, struct xm_flow_entry **out);
+/* All flows, merged over CPUs and with what the per-CPU flow caches
+ * (cache_fd, or -1) still hold, sorted by interface, family, group,
+ * source.  *out is malloc'ed.  Returns the count or a negative errno.
+ * While a flow receives traffic its counts may be off by the frames of
+ * one clock tick that move from a cache to xm_flows during the read. */
+int xm_read_flows(int flows_fd, int cache_fd, struct xm_flow_entry **out);
 
-/* Counters of one interface slot: out[r] for every reason slot. */
-int xm_read_reasons(int reasons_fd, uint32_t slot,
+/* Counters of one interface slot in one direction (enum xm_dir): out[r]
+ * for every reason slot. */
+int xm_read_reasons(int reasons_fd, uint32_t dir, uint32_t slot,
 		    struct xm_counter out[XM_REASON_SLOTS]);
 
 /* Global counters, packets field only. */
 int xm_read_globals(int global_fd, uint64_t out[XM_G_COUNT]);
 
-/* Zero the counters of one interface slot (on assigning it anew). */
+/* Zero the counters of one interface slot, both directions (on assigning
+ * it anew). */
 int xm_clear_reasons(int reasons_fd, uint32_t slot);
 
 int xm_flow_key_cmp(const struct xm_flow_key *a, const struct xm_flow_key *b);
