@@ -263,7 +263,8 @@ static void explain_attach_error(const char *ifname, enum xm_attach_mode mode, i
 #define XM_TC_HANDLE	1
 #define XM_TC_PRIORITY	0x4d43	/* "MC" */
 
-/* The egress program on clsact egress, replacing our own earlier one. */
+/* The egress program on clsact egress, replacing our own earlier one.  The
+ * clsact qdisc is created only when attaching finds none. */
 static int tc_attach(int tc_fd, uint32_t ifindex, const char *ifname)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
@@ -271,11 +272,15 @@ static int tc_attach(int tc_fd, uint32_t ifindex, const char *ifname)
 		    .prog_fd = tc_fd, .flags = BPF_TC_F_REPLACE);
 	int err;
 
+	err = bpf_tc_attach(&hook, &opts);
+	if (!err)
+		return 0;
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST) {
 		pr_err("cannot add a clsact qdisc to '%s': %s\n", ifname, strerror(-err));
 		return err;
 	}
+	opts.prog_id = 0;
 	err = bpf_tc_attach(&hook, &opts);
 	if (err)
 		pr_err("cannot attach the egress program to '%s': %s\n", ifname, strerror(-err));
@@ -366,21 +371,15 @@ undo:
 	return err;
 }
 
-int xm_cmd_load(const struct load_opts *o, char **ifnames, int n)
+int xm_load_begin(const struct load_opts *o, struct xm_load_ctx *lc)
 {
-	struct xm_progs pr = { -1, -1 };
-	uint32_t ifindex[n];
-	struct xm_state st;
 	bool mounted;
-	int i, lock_fd, err;
+	int err;
 
-	for (i = 0; i < n; i++) {
-		ifindex[i] = if_nametoindex(ifnames[i]);
-		if (!ifindex[i]) {
-			pr_err("unknown interface '%s'\n", ifnames[i]);
-			return -ENODEV;
-		}
-	}
+	lc->o = o;
+	lc->lock_fd = -1;
+	lc->progs = (struct xm_progs){ -1, -1 };
+	lc->st = (struct xm_state){ -1, -1, -1, -1, -1 };
 	err = xm_bpffs_ensure(o->pin_dir, &mounted);
 	if (err)
 		return err;
@@ -388,25 +387,61 @@ int xm_cmd_load(const struct load_opts *o, char **ifnames, int n)
 		pr_warn("mounted a bpffs on /sys/fs/bpf; under 'ip netns exec' that mount, "
 			"and the pins with it, vanish when this command exits: "
 			"use --pin-path on a bpffs mounted outside /sys\n");
-	lock_fd = xm_pin_lock(o->pin_dir, true);
-	if (lock_fd < 0) {
-		pr_err("cannot lock '%s': %s\n", o->pin_dir, strerror(-lock_fd));
-		return lock_fd;
+	lc->lock_fd = xm_pin_lock(o->pin_dir, true);
+	if (lc->lock_fd < 0) {
+		err = lc->lock_fd;
+		pr_err("cannot lock '%s': %s\n", o->pin_dir, strerror(-err));
+		return err;
 	}
-	err = xm_progs_get(o, &pr);
+	err = xm_progs_get(o, &lc->progs);
+	if (!err) {
+		err = xm_state_open(o->pin_dir, &lc->st);
+		if (err)
+			xm_report_not_loaded(o->pin_dir, err);
+	}
 	if (err)
-		goto out;
-	err = xm_state_open(o->pin_dir, &st);
-	if (err) {
-		xm_report_not_loaded(o->pin_dir, err);
-		goto out;
+		xm_load_end(lc);
+	return err;
+}
+
+int xm_load_attach(struct xm_load_ctx *lc, const char *ifname, enum xm_attach_mode mode)
+{
+	struct load_opts o = *lc->o;
+	uint32_t ifindex = if_nametoindex(ifname);
+
+	if (!ifindex) {
+		pr_err("unknown interface '%s'\n", ifname);
+		return -ENODEV;
 	}
+	o.mode = mode;
+	return attach_one(&o, &lc->st, &lc->progs, ifname, ifindex);
+}
+
+/* Safe to call twice. */
+void xm_load_end(struct xm_load_ctx *lc)
+{
+	xm_progs_close(&lc->progs);
+	xm_state_close(&lc->st);
+	if (lc->lock_fd >= 0)
+		close(lc->lock_fd);
+	lc->lock_fd = -1;
+}
+
+int xm_cmd_load(const struct load_opts *o, char **ifnames, int n)
+{
+	struct xm_load_ctx lc;
+	int i, err;
+
+	for (i = 0; i < n; i++) {
+		if (!if_nametoindex(ifnames[i])) {
+			pr_err("unknown interface '%s'\n", ifnames[i]);
+			return -ENODEV;
+		}
+	}
+	err = xm_load_begin(o, &lc);
 	for (i = 0; i < n && !err; i++)
-		err = attach_one(o, &st, &pr, ifnames[i], ifindex[i]);
-	xm_state_close(&st);
-out:
-	xm_progs_close(&pr);
-	close(lock_fd);
+		err = xm_load_attach(&lc, ifnames[i], o->mode);
+	xm_load_end(&lc);
 	return err;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "ifaces.h"
+#include "pins.h"
 #include "xdp_mcast_kern_user.h"
 
 struct load_opts {
@@ -28,6 +29,19 @@ struct xm_progs {
 int xm_progs_get(const struct load_opts *o, struct xm_progs *pr);
 void xm_progs_close(struct xm_progs *pr);
 
+/* Loading in steps, under the pin directory's lock from begin to end:
+ * what the daemon does with its phyints. */
+struct xm_load_ctx {
+	const struct load_opts *o;
+	int lock_fd;
+	struct xm_progs progs;
+	struct xm_state st;
+};
+
+int xm_load_begin(const struct load_opts *o, struct xm_load_ctx *lc);
+int xm_load_attach(struct xm_load_ctx *lc, const char *ifname, enum xm_attach_mode mode);
+void xm_load_end(struct xm_load_ctx *lc);
+
 /* Our egress program is on the interface's clsact egress hook. */
 bool xm_tc_attached(uint32_t ifindex);
 
@@ -35,6 +49,18 @@ int xm_cmd_load(const struct load_opts *o, char **ifnames, int n);
 int xm_cmd_unload(const char *pin_dir, char **ifnames, int n, bool all);
 int xm_cmd_status(const char *pin_dir, bool json);
 int xm_cmd_stats(const char *pin_dir, bool json, const char *ifname);
+int xm_cmd_policy(const char *pin_dir, bool json);
+int xm_cmd_check(const char *path);
+int xm_cmd_reload(const char *pidfile, const char *pin_dir);
+
+struct daemon_opts {
+	struct load_opts load;
+	const char *config;
+	const char *pidfile;
+	bool keep;		/* leave the data path in place on exit */
+};
+
+int xm_cmd_daemon(const struct daemon_opts *o);
 
 /* Not loaded: say so in one line for the command at hand. */
 int xm_report_not_loaded(const char *pin_dir, int err);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* xdp-mcast: load, unload and inspect the XDP multicast classifier. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -16,6 +17,7 @@
 
 int main(int argc, char **argv)
 {
+	struct daemon_opts dop = { 0 };
 	struct load_opts lo = { 0 };
 	struct xm_cli cli;
 	const char *pin_dir;
@@ -39,13 +41,32 @@ int main(int argc, char **argv)
 		printf("xdp-mcast %s\n", XM_VERSION);
 		return EX_OK;
 	case XM_CMD_LOAD:
+	case XM_CMD_DAEMON:
 		lo.pin_dir = pin_dir;
 		lo.mode = cli.skb_mode ? XM_ATTACH_SKB : XM_ATTACH_NATIVE;
 		lo.flows = cli.flows;
 		lo.max_ifindex = cli.max_ifindex ? cli.max_ifindex + 1 : 0;
 		lo.policy_size = cli.policy_size;
 		lo.check_mac = !cli.no_mac_check;
-		ret = xm_cmd_load(&lo, cli.args, cli.nargs);
+		if (cli.cmd == XM_CMD_LOAD) {
+			ret = xm_cmd_load(&lo, cli.args, cli.nargs);
+			break;
+		}
+		dop.load = lo;
+		dop.config = cli.config;
+		dop.pidfile = cli.pidfile;
+		dop.keep = cli.keep;
+		xm_log_set_level(cli.verbose >= 2 ? XM_LOG_DEBUG : XM_LOG_INFO);
+		ret = xm_cmd_daemon(&dop);
+		break;
+	case XM_CMD_RELOAD:
+		ret = xm_cmd_reload(cli.pidfile, pin_dir);
+		break;
+	case XM_CMD_CHECK:
+		ret = xm_cmd_check(cli.config);
+		break;
+	case XM_CMD_POLICY:
+		ret = xm_cmd_policy(pin_dir, cli.json);
 		break;
 	case XM_CMD_UNLOAD:
 		ret = xm_cmd_unload(pin_dir, cli.args, cli.nargs, cli.all);
@@ -59,5 +80,7 @@ int main(int argc, char **argv)
 	default:
 		return EX_USAGE;
 	}
+	if (ret == -ENOEXEC)	/* a config with errors */
+		return EX_CONFIG;
 	return xm_errno_to_exit(ret);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "conf.h"
 #include "util.h"
 #include "xdp_mcast_kern_user.h"
 
@@ -19,6 +20,12 @@ const char xm_usage[] =
 "  status [-j]          interfaces, attach modes, program and link ids, map fill\n"
 "  stats [-j] [-i IFACE]\n"
 "                       per-interface reason counters and per-flow counters\n"
+"  daemon [-c FILE] [--keep] [--pidfile FILE] [load options]\n"
+"                       attach every phyint of FILE, enforce its policy, reload on SIGHUP\n"
+"  reload [--pidfile FILE]\n"
+"                       make the running daemon read its config again\n"
+"  check [-c FILE]      validate FILE and print the policy it yields\n"
+"  policy [-j]          the policy in force, with per-rule and per-boundary hits\n"
 "\n"
 "Options:\n"
 "  -p, --pin-path DIR   pin directory (default " XM_PIN_DEFAULT ", or $" XM_PIN_ENV ")\n"
@@ -28,6 +35,9 @@ const char xm_usage[] =
 "      --policy-size N  entries of each policy table (default 131072), idem\n"
 "      --no-mac-check   do not drop frames whose MAC is not the group's MAC\n"
 "  -a, --all            with unload: every interface and all state\n"
+"  -c, --config FILE    with daemon and check: the config (default " XM_CONF_DEFAULT ")\n"
+"      --keep           with daemon: leave the data path and policy in place on exit\n"
+"      --pidfile FILE   with daemon and reload (default " XM_PIDFILE_DEFAULT ")\n"
 "  -i, --iface IFACE    with stats: only this interface\n"
 "  -j, --json           JSON output (schema in docs/json.md)\n"
 "  -v, --verbose        more messages; twice for libbpf's debug output\n"
@@ -43,11 +53,18 @@ static const struct {
 	{ "unload",	XM_CMD_UNLOAD,	"a" },
 	{ "status",	XM_CMD_STATUS,	"j" },
 	{ "stats",	XM_CMD_STATS,	"ji" },
+	{ "daemon",	XM_CMD_DAEMON,	"mFMXPcKD" },
+	{ "reload",	XM_CMD_RELOAD,	"D" },
+	{ "check",	XM_CMD_CHECK,	"c" },
+	{ "policy",	XM_CMD_POLICY,	"j" },
 	{ "help",	XM_CMD_HELP,	"" },
 	{ "version",	XM_CMD_VERSION,	"" },
 };
 
-enum { OPT_FLOWS = 'F', OPT_NO_MAC = 'M', OPT_MAX_IFINDEX = 'X', OPT_POLICY_SIZE = 'P' };
+enum {
+	OPT_FLOWS = 'F', OPT_NO_MAC = 'M', OPT_MAX_IFINDEX = 'X', OPT_POLICY_SIZE = 'P',
+	OPT_KEEP = 'K', OPT_PIDFILE = 'D',
+};
 
 static const struct option long_opts[] = {
 	{ "pin-path",	  required_argument, NULL, 'p' },
@@ -57,6 +74,9 @@ static const struct option long_opts[] = {
 	{ "max-ifindex",  required_argument, NULL, OPT_MAX_IFINDEX },
 	{ "policy-size",  required_argument, NULL, OPT_POLICY_SIZE },
 	{ "all",	  no_argument,	     NULL, 'a' },
+	{ "config",	  required_argument, NULL, 'c' },
+	{ "keep",	  no_argument,	     NULL, OPT_KEEP },
+	{ "pidfile",	  required_argument, NULL, OPT_PIDFILE },
 	{ "iface",	  required_argument, NULL, 'i' },
 	{ "json",	  no_argument,	     NULL, 'j' },
 	{ "verbose",	  no_argument,	     NULL, 'v' },
@@ -85,7 +105,9 @@ int xm_cli_parse(int argc, char **argv, struct xm_cli *cli, char *err, int errle
 	memset(cli, 0, sizeof(*cli));
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "p:m:ai:jvhV", long_opts, NULL)) != -1) {
+	cli->config = XM_CONF_DEFAULT;
+	cli->pidfile = XM_PIDFILE_DEFAULT;
+	while ((c = getopt_long(argc, argv, "p:m:ac:i:jvhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			cli->pin_path = optarg;
@@ -130,6 +152,15 @@ int xm_cli_parse(int argc, char **argv, struct xm_cli *cli, char *err, int errle
 		case 'a':
 			cli->all = true;
 			break;
+		case 'c':
+			cli->config = optarg;
+			break;
+		case OPT_KEEP:
+			cli->keep = true;
+			break;
+		case OPT_PIDFILE:
+			cli->pidfile = optarg;
+			break;
 		case 'i':
 			cli->iface = optarg;
 			break;
@@ -169,7 +200,7 @@ int xm_cli_parse(int argc, char **argv, struct xm_cli *cli, char *err, int errle
 	}
 	cli->cmd = commands[i].cmd;
 	for (c = 'A'; c < (int)sizeof(seen); c++) {
-		if (seen[c] && strchr("mFMXPaij", c) && !strchr(commands[i].opts, c)) {
+		if (seen[c] && strchr("mFMXPacKDij", c) && !strchr(commands[i].opts, c)) {
 			snprintf(err, errlen, "option --%s does not apply to '%s'",
 				 opt_name(c), commands[i].name);
 			return -1;
@@ -193,6 +224,10 @@ int xm_cli_parse(int argc, char **argv, struct xm_cli *cli, char *err, int errle
 		break;
 	case XM_CMD_STATUS:
 	case XM_CMD_STATS:
+	case XM_CMD_DAEMON:
+	case XM_CMD_RELOAD:
+	case XM_CMD_CHECK:
+	case XM_CMD_POLICY:
 		if (cli->nargs) {
 			snprintf(err, errlen, "'%s' takes no arguments, got '%s'",
 				 commands[i].name, cli->args[0]);

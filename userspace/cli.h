@@ -6,12 +6,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define XM_PIDFILE_DEFAULT	"/run/xdp-mcast.pid"
+
 enum xm_cmd {
 	XM_CMD_NONE,
 	XM_CMD_LOAD,
 	XM_CMD_UNLOAD,
 	XM_CMD_STATUS,
 	XM_CMD_STATS,
+	XM_CMD_DAEMON,
+	XM_CMD_RELOAD,
+	XM_CMD_CHECK,
+	XM_CMD_POLICY,
 	XM_CMD_HELP,
 	XM_CMD_VERSION,
 };
@@ -28,6 +34,9 @@ struct xm_cli {
 	uint32_t max_ifindex;	/* 0: not given */
 	uint32_t policy_size;	/* 0: not given */
 	const char *iface;	/* stats -i */
+	const char *config;	/* daemon, check */
+	const char *pidfile;	/* daemon, reload */
+	bool keep;		/* daemon --keep */
 	char **args;		/* the interfaces, in argv */
 	int nargs;
 };

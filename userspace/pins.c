@@ -36,17 +36,21 @@ int xm_pin_join(char *buf, size_t len, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static bool on_bpffs(const char *path)
+/* 1 on a bpffs, 0 elsewhere, a negative errno when path cannot be seen. */
+static int on_bpffs(const char *path)
 {
 	struct statfs st;
 
-	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+	if (statfs(path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	return st.f_type == BPF_FS_MAGIC;
 }
 
 int xm_bpffs_ensure(const char *dir, bool *mounted)
 {
 	char parent[PATH_MAX];
 	char *slash;
+	int err;
 
 	*mounted = false;
 	if (snprintf(parent, sizeof(parent), "%s", dir) >= (int)sizeof(parent))
@@ -57,7 +61,12 @@ int xm_bpffs_ensure(const char *dir, bool *mounted)
 		return -EINVAL;
 	}
 	*slash = '\0';
-	if (on_bpffs(parent))
+	err = on_bpffs(parent);
+	if (err < 0) {
+		pr_err("cannot look at '%s': %s\n", parent, strerror(-err));
+		return err;
+	}
+	if (err)
 		return 0;
 
 	if (strcmp(parent, BPFFS_ROOT) != 0) {
@@ -66,8 +75,7 @@ int xm_bpffs_ensure(const char *dir, bool *mounted)
 		return -ENOTDIR;
 	}
 	if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
-		int err = -errno;
-
+		err = -errno;
 		pr_err("cannot mount bpffs on %s: %s\n", BPFFS_ROOT, strerror(errno));
 		return err;
 	}
