@@ -27,7 +27,8 @@ else
 	echo "# missing from man/xdp-mcast.8: ${missing[*]}"
 fi
 
-reasons=$(sed -n 's/^\tX([A-Z_]*,[[:space:]]*"\([a-z_]*\)".*/\1/p' bpf/xdp_mcast_kern_user.h)
+reasons=$(sed -n '/^#define XM_REASONS(X)/,/^$/s/^\tX([A-Z_]*,[[:space:]]*"\([a-z_]*\)".*/\1/p' \
+	bpf/xdp_mcast_kern_user.h)
 missing=()
 for r in $reasons; do
 	grep -q "\`$r\`" docs/design.md && grep -q "\"$r\"" docs/json.md || missing+=("$r")

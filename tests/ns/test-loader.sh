@@ -55,7 +55,7 @@ expect_eq "a failed attach leaves no entry behind" "ld1 ld0" \
 	"$(status_field '" ".join(i["name"] for i in d["interfaces"])')"
 
 run xm load --flows 2048 ld0
-expect_match "a different --flows on a loaded state is warned about" "keeping the pinned flow table of 65536" "$out"
+expect_match "a different --flows on a loaded state is warned about" "keeping the pinned xm_flows of 65536 entries" "$out"
 
 ip -n "$NS" link add ld2 type veth peer name ld3
 ip -n "$NS" link set ld2 up

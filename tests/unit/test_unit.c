@@ -85,7 +85,8 @@ static void test_reason_names(void)
 {
 	const char *want[] = { "forward", "link_local", "node_local", "igmp", "mld",
 			       "ttl_expired", "malformed", "bad_source", "mac_mismatch",
-			       "fragment" };
+			       "fragment", "boundary", "ttl_threshold", "policy",
+			       "policy_audit" };
 	unsigned int i, ok = XM_R_COUNT == ARRAY_SIZE(want);
 
 	for (i = 0; ok && i < ARRAY_SIZE(want); i++)
@@ -224,6 +225,26 @@ static void test_cli(void)
 	check(rc && strstr(err, "--bogus"), "cli: unknown long option named", "%s", err);
 	rc = parse("stats extra", &c, err);
 	check(rc && strstr(err, "'extra'"), "cli: stray argument", "%s", err);
+	rc = parse("load --max-ifindex 100 --policy-size 1000 eth0", &c, err);
+	check(!rc && c.max_ifindex == 100 && c.policy_size == 1000,
+	      "cli: load table sizes", "%s", err);
+	rc = parse("load --policy-size 8 eth0", &c, err);
+	check(rc && strstr(err, "--policy-size takes a number from 16"),
+	      "cli: policy size out of range", "%s", err);
+	rc = parse("daemon -c /etc/x.conf --keep --pidfile /run/x.pid -m skb", &c, err);
+	check(!rc && c.cmd == XM_CMD_DAEMON && !strcmp(c.config, "/etc/x.conf") && c.keep &&
+	      !strcmp(c.pidfile, "/run/x.pid") && c.skb_mode,
+	      "cli: daemon with config, keep, pidfile and a load option", "%s", err);
+	rc = parse("daemon", &c, err);
+	check(!rc && !strcmp(c.config, "/etc/xdp-mcast.conf") &&
+	      !strcmp(c.pidfile, "/run/xdp-mcast.pid"), "cli: daemon defaults", "%s", err);
+	rc = parse("check --keep", &c, err);
+	check(rc && strstr(err, "--keep does not apply to 'check'"),
+	      "cli: --keep only with daemon", "%s", err);
+	rc = parse("policy -j", &c, err);
+	check(!rc && c.cmd == XM_CMD_POLICY && c.json, "cli: policy -j", "%s", err);
+	rc = parse("reload extra", &c, err);
+	check(rc && strstr(err, "'extra'"), "cli: reload takes no arguments", "%s", err);
 	rc = parse("--help", &c, err);
 	check(!rc && c.cmd == XM_CMD_HELP, "cli: --help", "%s", err);
 	check(strstr(xm_usage, "load") && strstr(xm_usage, "--pin-path"), "cli: usage text", "");
