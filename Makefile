@@ -31,4 +31,4 @@ bench: deps
 clean:
 	$(Q)rm -rf $(O)
 
-.PHONY: all deps test demo bench clean test-bins bench-bins
+.PHONY: all deps test demo bench clean test-bins bench-bins fuzz

@@ -183,8 +183,8 @@ static __always_inline struct pol_result policy_decide(const struct pol_pkt *p,
 	act = rule_lookup(p, gen, ifp && (ifp->flags & rules_flag) ? p->ifindex : 0);
 	if (act) {
 		res.hit = act->hit + 1;
-		if (act->audit)
-			res.reason = act->deny ? XM_R_POLICY_AUDIT : XM_R_FORWARD;
+		if (act->audit)		/* counted, never enforced */
+			res.reason = XM_R_POLICY_AUDIT;
 		else if (act->deny)
 			res.reason = XM_R_POLICY;
 	}

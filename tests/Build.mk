@@ -1,8 +1,10 @@
 # tests/run runs every binary and script listed here.
 TEST_XDP   := $(O)/tests/test_xdp
 TEST_UNIT  := $(O)/tests/test_unit
+TEST_CONF  := $(O)/tests/test_conf
+FUZZ_CONF  := $(O)/fuzz/fuzz_conf
 
-test-bins: $(TEST_XDP) $(TEST_UNIT)
+test-bins: $(TEST_XDP) $(TEST_UNIT) $(TEST_CONF) $(FUZZ_CONF)
 
 $(TEST_XDP): $(O)/obj/tests/bpf/test_xdp.o $(LIBXM)
 	$(call msg,LINK,$@)
@@ -13,3 +15,20 @@ $(TEST_UNIT): $(O)/san/tests/unit/test_unit.o $(LIBXM_SAN)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(TEST_CONF): $(O)/san/tests/unit/test_conf.o $(LIBXM_SAN)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+# libFuzzer targets (clang).  tests/fuzz/run runs each for a bounded time
+# in `make test`; `make fuzz FUZZ_TIME=600` for a longer run.
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(FUZZ_CONF): tests/fuzz/fuzz_conf.c userspace/conf.c userspace/util.c $(USER_HEADERS)
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(CFLAGS) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+
+fuzz: $(FUZZ_CONF)
+	$(Q)FUZZ_TIME=$(or $(FUZZ_TIME),600) tests/fuzz/run

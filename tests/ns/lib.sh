@@ -1,0 +1,392 @@
+# Shared by the namespace tests and the demo; source it, don't run it.
+#
+#   . tests/ns/lib.sh
+#
+# Gives: per-run names (everything this run creates is called xm-<pid>-*),
+# one EXIT trap that removes every namespace, mount, process and temporary
+# file the run made, even after a failure or ^C; TAP output; polling with a
+# deadline instead of sleeps; JSON queries; raw frames and pings from inside
+# a namespace; and the router topology the forwarding test and the demo use.
+#
+# Needs root.  Without it a test prints one SKIP line and exits 0.
+
+set -u
+XM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+O=${O:-build}
+case $O in
+/*) XM_BUILD=$O ;;
+*) XM_BUILD=$XM_ROOT/$O ;;
+esac
+XM_PY=/usr/bin/python3		# the one that sees Debian's python3 packages
+XM_RUN=xm-$$			# prefix of every namespace this run creates
+XM_PIDS=()			# background processes to stop on exit
+XM_AT_EXIT=()			# commands to run first on exit
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "ok - $(basename "$0") # SKIP needs root for network namespaces"
+	exit 0
+fi
+XM_TMP=$(mktemp -d "/tmp/$XM_RUN.XXXXXX")
+chmod 755 "$XM_TMP"	# tests that drop privileges still reach their bpffs
+
+# ---- TAP ----
+
+TAP_N=0
+TAP_FAILED=0
+
+ok() { TAP_N=$((TAP_N + 1)); echo "ok - $1"; }
+skip() { TAP_N=$((TAP_N + 1)); echo "ok - $1 # SKIP $2"; }
+# not_ok NAME [DIAGNOSTIC...]: each diagnostic line is printed as a comment.
+not_ok() {
+	local name=$1
+	shift
+	TAP_N=$((TAP_N + 1)) TAP_FAILED=$((TAP_FAILED + 1))
+	echo "not ok - $name"
+	[ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/# /'
+	return 0
+}
+# check NAME CMD...: ok when CMD succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
+}
+# expect_eq NAME EXPECTED ACTUAL [OUTPUT]
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "expected: $2" "got:      $3" ${4:+"output:" "$4"}
+	fi
+}
+# expect_match NAME EXTENDED-REGEX TEXT
+expect_match() {
+	if printf '%s\n' "$3" | grep -Eq -- "$2"; then
+		ok "$1"
+	else
+		not_ok "$1" "expected to match: $2" "got:" "$3"
+	fi
+}
+# tap_done: the plan line, then exit 1 if anything failed.
+tap_done() {
+	echo "1..$TAP_N"
+	[ "$TAP_FAILED" -eq 0 ] && exit 0
+	exit 1
+}
+
+# ---- waiting ----
+
+# wait_until DEADLINE_SEC CMD...: run CMD every 0.1 s until it succeeds (0)
+# or DEADLINE_SEC (whole or fractional seconds) have passed (1).
+wait_until() {
+	local sec=${1%%.*} frac=000000
+	[[ $1 == *.* ]] && frac=${1#*.}000000
+	local end=$((${EPOCHREALTIME/./} + ${sec:-0} * 1000000 + 10#${frac:0:6}))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "${EPOCHREALTIME/./}" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
+# ---- cleanup ----
+
+# at_exit CMD: run CMD (with eval) first when the script exits.
+at_exit() { XM_AT_EXIT+=("$1"); }
+
+xm_alive() {
+	local p
+	for p in "$@"; do kill -0 "$p" 2>/dev/null && return 0; done
+	return 1
+}
+
+# Stop PIDS with SIGTERM, then SIGKILL what is left after two seconds.
+xm_stop_pids() {
+	[ $# -gt 0 ] || return 0
+	kill -TERM "$@" 2>/dev/null
+	wait_until 2 eval '! xm_alive '"$*" || kill -KILL "$@" 2>/dev/null
+	return 0
+}
+
+xm_cleanup() {
+	local rc=$? c ns pids m
+	trap - EXIT INT TERM HUP
+	for c in "${XM_AT_EXIT[@]}"; do eval "$c" >/dev/null 2>&1; done
+	# Only those of our background jobs that still run: a pid that has
+	# ended may belong to someone else by now.
+	local live=" $(jobs -pr | tr '\n' ' ') " mine=() p
+	for p in "${XM_PIDS[@]}"; do [[ $live == *" $p "* ]] && mine+=("$p"); done
+	xm_stop_pids "${mine[@]}"
+	# Whatever still runs inside our namespaces was started by this run.
+	for ns in $(ip netns list 2>/dev/null | awk -v p="$XM_RUN-" 'index($1, p) == 1 {print $1}'); do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		# shellcheck disable=SC2086
+		[ -n "$pids" ] && xm_stop_pids $pids
+		ip netns del "$ns" 2>/dev/null
+	done
+	# bpffs mounts made under XM_TMP, deepest first; unmounting drops
+	# the pinned links, which detaches their programs.
+	for m in $(awk -v p="$XM_TMP/" 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+	done
+	rm -rf "$XM_TMP"
+	exit "$rc"
+}
+trap xm_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# ---- namespaces, mounts, processes ----
+
+# ns_name TAG: this run's name for namespace TAG.
+ns_name() { echo "$XM_RUN-$1"; }
+
+# ns_create NAME...: new namespaces with lo up, no DAD and no router
+# solicitations (so addresses work at once and the wire stays quiet).
+ns_create() {
+	local ns
+	for ns in "$@"; do
+		ip netns add "$ns" || return 1
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 \
+			net.ipv6.conf.default.router_solicitations=0 >/dev/null
+	done
+}
+
+# bpffs_create: mount a fresh bpffs under this run's temporary directory and
+# print its path.  Safe in $(...): cleanup finds it by its path.
+bpffs_create() {
+	local d
+	d=$(mktemp -d "$XM_TMP/bpffs.XXXXXX") || return 1
+	mount -t bpf bpf "$d" || return 1
+	echo "$d"
+}
+
+# ns_bg NS OUT ERR CMD...: run CMD in NS in the background, stdout to OUT,
+# stderr to ERR; sets BG_PID and stops it on exit.  `ip netns exec` execs
+# CMD, so BG_PID is CMD's own pid.
+ns_bg() {
+	local ns=$1 out=$2 err=$3
+	shift 3
+	ip netns exec "$ns" "$@" >"$out" 2>"$err" &
+	BG_PID=$!
+	XM_PIDS+=("$BG_PID")
+}
+
+# ---- JSON ----
+
+XM_JSON_PY='
+import json, sys
+def flow(iface, group, source, vlan=0):
+    for f in d.get("flows", []):
+        if (f["iface"], f["group"], f["source"], f.get("vlan", 0)) == (iface, group, source, vlan):
+            return f
+    return {}
+def reason(iface, name):
+    for i in d.get("interfaces", []):
+        if i["name"] == iface:
+            return i["reasons"][name]
+    return {}
+try:
+    d = json.load(sys.stdin)
+except Exception:
+    sys.exit(1)
+e = sys.argv[1]
+try:
+    v = eval("d" + e) if e[:1] in "[." else eval(e)
+except Exception:
+    try:
+        v = eval(e)  # a list display such as [x for x in d["flows"]][0]
+    except Exception:
+        sys.exit(1)
+print(v if not isinstance(v, (dict, list)) else json.dumps(v))
+'
+# json_get EXPR: read one JSON document on stdin and print EXPR, a Python
+# expression over it as `d` (one starting with "[" or "." is tried as d[...]
+# first: "[0]["id"]" means d[0]["id"]).  With stats JSON,
+# flow(IFACE, GROUP, SOURCE) and reason(IFACE, NAME) find entries ({} when
+# absent).  Prints nothing and fails on bad JSON or a failing expression.
+json_get() { "$XM_PY" -c "$XM_JSON_PY" "$1" 2>/dev/null; }
+
+# ---- traffic ----
+
+XM_FRAMES_PY='
+import socket, struct, sys
+ifname, count, group, src = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ttl = int(sys.argv[5])
+g = socket.inet_aton(group)
+dmac = bytes([0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]])
+smac = bytes.fromhex(open("/sys/class/net/%s/address" % ifname).read().strip().replace(":", ""))
+payload = b"xdp-mcast test frame...."
+udp = struct.pack("!HHHH", 5001, 5001, 8 + len(payload), 0) + payload
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, ttl, 17, 0,
+                 socket.inet_aton(src), g)
+s = sum(struct.unpack("!10H", ip))
+s = (s & 0xffff) + (s >> 16); s = (s & 0xffff) + (s >> 16)
+ip = ip[:10] + struct.pack("!H", ~s & 0xffff) + ip[12:]
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+sock.bind((ifname, 0))
+for _ in range(count):
+    sock.send(dmac + smac + b"\x08\x00" + ip + udp)
+'
+# send_frames NS IFACE COUNT [GROUP [SOURCE [TTL]]]: write COUNT IPv4 UDP
+# multicast frames (default 239.1.1.1 from 192.0.2.1, TTL 64, 66 bytes)
+# straight onto IFACE in NS with a packet socket, no routing involved.
+send_frames() {
+	ip netns exec "$1" "$XM_PY" -c "$XM_FRAMES_PY" "$2" "$3" \
+		"${4:-239.1.1.1}" "${5:-192.0.2.1}" "${6:-64}"
+}
+
+XM_PING_PY='
+import os, select, socket, struct, sys, time
+dst, count, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+v6 = ":" in dst
+if v6:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+ident = os.getpid() & 0xffff
+def csum(b):
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    t = (t & 0xffff) + (t >> 16); t = (t & 0xffff) + (t >> 16)
+    return ~t & 0xffff
+got = set()
+end = time.monotonic() + timeout
+for seq in range(count):
+    body = struct.pack("!HH", ident, seq) + b"xdp-mcast-ping.."
+    if v6:  # the kernel fills in the ICMPv6 checksum
+        pkt = struct.pack("!BBH", 128, 0, 0) + body
+    else:
+        pkt = struct.pack("!BBH", 8, 0, 0) + body
+        pkt = struct.pack("!BBH", 8, 0, csum(pkt)) + body
+    s.sendto(pkt, (dst, 0))
+while len(got) < count and time.monotonic() < end:
+    r, _, _ = select.select([s], [], [], max(0, end - time.monotonic()))
+    if not r:
+        break
+    b = s.recv(2048)
+    if not v6:
+        b = b[(b[0] & 15) * 4:]
+    t, _, _, i, q = struct.unpack("!BBHHH", b[:8])
+    if t == (129 if v6 else 0) and i == ident:
+        got.add(q)
+print(len(got))
+'
+# xm_ping NS DEST COUNT [TIMEOUT_SEC]: send COUNT ICMP(v6) echo requests from
+# NS to DEST and print how many were answered.  (Raw sockets: the image has
+# no ping.)
+xm_ping() {
+	ip netns exec "$1" "$XM_PY" -c "$XM_PING_PY" "$2" "$3" "${4:-3}"
+}
+
+# ---- the router topology ----
+#
+#                      up0  +-----+  dn1 ---- eth0 h1
+#   src eth0 --------------- | rtr |  dn2 ---- eth0 h2
+#                            +-----+  dn3 ---- eth0 h3
+#
+#   upstream   10.10.0.0/24  fd10::/64        rtr .1/::1, src .2 and .3 (two sources)
+#   towards hN 10.10.N.0/24  fd10:0:0:N::/64  rtr .1/::1, hN .2/::2
+#
+# topo_create [NHOSTS]: build it (default 3 hosts), with forwarding on and
+# rp_filter off on the router and default routes through it on the hosts.
+# Sets NS_SRC, NS_RTR, NS_HOST[1..N], TOPO_HOSTS, and the addresses below.
+SRC_IP4=10.10.0.2
+SRC2_IP4=10.10.0.3
+SRC_IP6=fd10::2
+SRC2_IP6=fd10::3
+RTR_UP_IP4=10.10.0.1
+RTR_UP_IP6=fd10::1
+host_ip4() { echo "10.10.$1.2"; }
+host_ip6() { echo "fd10:0:0:$1::2"; }
+
+topo_create() {
+	local n=${1:-3} i ns
+	TOPO_HOSTS=$n
+	NS_SRC=$(ns_name src)
+	NS_RTR=$(ns_name rtr)
+	NS_HOST=("")
+	for i in $(seq 1 "$n"); do NS_HOST+=("$(ns_name h$i)"); done
+	ns_create "$NS_SRC" "$NS_RTR" "${NS_HOST[@]:1}" || return 1
+
+	ip link add eth0 netns "$NS_SRC" type veth peer name up0 netns "$NS_RTR" || return 1
+	ip -n "$NS_SRC" addr add $SRC_IP4/24 dev eth0
+	ip -n "$NS_SRC" addr add $SRC2_IP4/24 dev eth0
+	ip -n "$NS_SRC" addr add $SRC_IP6/64 dev eth0 nodad
+	ip -n "$NS_SRC" addr add $SRC2_IP6/64 dev eth0 nodad
+	ip -n "$NS_RTR" addr add $RTR_UP_IP4/24 dev up0
+	ip -n "$NS_RTR" addr add $RTR_UP_IP6/64 dev up0 nodad
+	for i in $(seq 1 "$n"); do
+		ns=${NS_HOST[$i]}
+		ip link add eth0 netns "$ns" type veth peer name "dn$i" netns "$NS_RTR" || return 1
+		ip -n "$ns" addr add "$(host_ip4 "$i")/24" dev eth0
+		ip -n "$ns" addr add "$(host_ip6 "$i")/64" dev eth0 nodad
+		ip -n "$NS_RTR" addr add "10.10.$i.1/24" dev "dn$i"
+		ip -n "$NS_RTR" addr add "fd10:0:0:$i::1/64" dev "dn$i" nodad
+	done
+	ip netns exec "$NS_RTR" sysctl -qw net.ipv4.ip_forward=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
+	for ns in "$NS_SRC" "$NS_RTR" "${NS_HOST[@]:1}"; do
+		for i in $(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
+			[ "$i" = lo ] && continue
+			ip netns exec "$ns" sysctl -qw "net.ipv4.conf.$i.rp_filter=0" >/dev/null
+			ip -n "$ns" link set "$i" up
+		done
+	done
+	ip -n "$NS_SRC" route add default via $RTR_UP_IP4
+	ip -n "$NS_SRC" -6 route add default via $RTR_UP_IP6
+	for i in $(seq 1 "$n"); do
+		ip -n "${NS_HOST[$i]}" route add default via "10.10.$i.1"
+		ip -n "${NS_HOST[$i]}" -6 route add default via "fd10:0:0:$i::1"
+	done
+	wait_until 5 topo_links_up
+}
+
+# topo_links_up: every link of the topology is operationally up.  Carrier
+# alone is not enough: until the kernel's link watcher has marked the link up
+# (up to a second later) IPv6 finds no route for what arrives on it.
+topo_links_up() {
+	local ns
+	for ns in "$NS_SRC" "$NS_RTR" "${NS_HOST[@]:1}"; do
+		ip -n "$ns" -o link show | grep -v ': lo:' | grep -qv 'state UP' && return 1
+	done
+	return 0
+}
+
+# topo_router_ifaces: the router's interface names, upstream first.
+topo_router_ifaces() {
+	local i
+	echo up0
+	for i in $(seq 1 "$TOPO_HOSTS"); do echo "dn$i"; done
+}
+
+# ---- smcroute on the router ----
+
+# smcroute_start CONF_TEXT: write CONF_TEXT to a file, start smcrouted in
+# the router namespace in the foreground (logging to $XM_TMP/smcroute.log)
+# and wait until its control socket answers.
+smcroute_start() {
+	SMC_CONF=$XM_TMP/smcroute.conf
+	SMC_SOCK=$XM_TMP/smcroute.sock
+	SMC_LOG=$XM_TMP/smcroute.log
+	printf '%s\n' "$1" >"$SMC_CONF"
+	ns_bg "$NS_RTR" "$SMC_LOG" "$SMC_LOG.err" smcrouted -n -N -f "$SMC_CONF" \
+		-u "$SMC_SOCK" -P "$XM_TMP/smcroute.pid" -l debug
+	SMC_PID=$BG_PID
+	wait_until 10 smcroute_ready
+}
+
+smcroute_ready() {
+	xm_alive "$SMC_PID" && [ -S "$SMC_SOCK" ] &&
+		smcroutectl -u "$SMC_SOCK" show interfaces >/dev/null 2>&1
+}
+
+smcroute_stop() {
+	[ -n "${SMC_PID:-}" ] || return 0
+	xm_stop_pids "$SMC_PID"
+	SMC_PID=
+}
