@@ -144,6 +144,20 @@ int xm_cmd_status(const char *pin_dir, bool json)
 	return 0;
 }
 
+/* The registered interface a flow arrived on, or one with only its
+ * ifindex when it was unloaded since. */
+static struct xm_iface_entry flow_iface(const struct xm_iface_entry *ifs, int n,
+					uint32_t ifindex)
+{
+	struct xm_iface_entry ie = { .ifindex = ifindex };
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (ifs[i].ifindex == ifindex)
+			return ifs[i];
+	return ie;
+}
+
 static void print_stats_text(struct xm_iface_entry *ifs, int n,
 			     struct xm_counter (*reasons)[2][XM_REASON_SLOTS],
 			     struct xm_flow_entry *flows, int nflows,
@@ -173,12 +187,7 @@ static void print_stats_text(struct xm_iface_entry *ifs, int n,
 	       "SOURCE", "PACKETS", "BYTES", "IDLE");
 	for (i = 0; i < nflows; i++) {
 		const struct xm_flow_entry *e = &flows[i];
-		struct xm_iface_entry ie = { .ifindex = e->key.ifindex };
-		int j;
-
-		for (j = 0; j < n; j++)
-			if (ifs[j].ifindex == e->key.ifindex)
-				ie = ifs[j];
+		struct xm_iface_entry ie = flow_iface(ifs, n, e->key.ifindex);
 		printf("%-12s %5u %-28s %-28s %10llu %12llu %6.1fs\n",
 		       xm_iface_name(&ie, name), e->key.vlan,
 		       xm_format_addr(e->key.family, e->key.group, grp, sizeof(grp)),
@@ -233,12 +242,7 @@ static void print_stats_json(const char *pin_dir, struct xm_iface_entry *ifs, in
 	json_array_begin(&j, "flows");
 	for (i = 0; i < nflows; i++) {
 		const struct xm_flow_entry *e = &flows[i];
-		struct xm_iface_entry ie = { .ifindex = e->key.ifindex };
-		int k;
-
-		for (k = 0; k < n; k++)
-			if (ifs[k].ifindex == e->key.ifindex)
-				ie = ifs[k];
+		struct xm_iface_entry ie = flow_iface(ifs, n, e->key.ifindex);
 		json_object_begin(&j, NULL);
 		json_string(&j, "iface", xm_iface_name(&ie, name));
 		json_u64(&j, "ifindex", e->key.ifindex);

@@ -231,32 +231,8 @@ int xm_read_flows(int flows_fd, int cache_fd, struct xm_flow_entry **out)
 	return (int)n;
 }
 
-int xm_read_reasons(int reasons_fd, uint32_t dir, uint32_t slot,
-		    struct xm_counter out[XM_REASON_SLOTS])
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct xm_counter *percpu;
-	uint32_t r, idx;
-	int err = 0;
-
-	if (ncpu < 0)
-		return ncpu;
-	percpu = calloc(ncpu, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	for (r = 0; r < XM_REASON_SLOTS; r++) {
-		idx = XM_REASON_INDEX(dir, slot, r);
-		if (bpf_map_lookup_elem(reasons_fd, &idx, percpu)) {
-			err = -errno;
-			break;
-		}
-		out[r] = xm_counter_sum(percpu, ncpu);
-	}
-	free(percpu);
-	return err;
-}
-
-int xm_read_globals(int global_fd, uint64_t out[XM_G_COUNT])
+/* Sum the per-CPU counters at keys idx[0..n) of a per-CPU array. */
+static int read_summed(int fd, const uint32_t *idx, uint32_t n, struct xm_counter *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct xm_counter *percpu;
@@ -268,14 +244,37 @@ int xm_read_globals(int global_fd, uint64_t out[XM_G_COUNT])
 	percpu = calloc(ncpu, sizeof(*percpu));
 	if (!percpu)
 		return -ENOMEM;
-	for (i = 0; i < XM_G_COUNT; i++) {
-		if (bpf_map_lookup_elem(global_fd, &i, percpu)) {
+	for (i = 0; i < n && !err; i++) {
+		if (bpf_map_lookup_elem(fd, &idx[i], percpu))
 			err = -errno;
-			break;
-		}
-		out[i] = xm_counter_sum(percpu, ncpu).packets;
+		else
+			out[i] = xm_counter_sum(percpu, ncpu);
 	}
 	free(percpu);
+	return err;
+}
+
+int xm_read_reasons(int reasons_fd, uint32_t dir, uint32_t slot,
+		    struct xm_counter out[XM_REASON_SLOTS])
+{
+	uint32_t idx[XM_REASON_SLOTS], r;
+
+	for (r = 0; r < XM_REASON_SLOTS; r++)
+		idx[r] = XM_REASON_INDEX(dir, slot, r);
+	return read_summed(reasons_fd, idx, XM_REASON_SLOTS, out);
+}
+
+int xm_read_globals(int global_fd, uint64_t out[XM_G_COUNT])
+{
+	struct xm_counter sums[XM_G_COUNT];
+	uint32_t idx[XM_G_COUNT], i;
+	int err;
+
+	for (i = 0; i < XM_G_COUNT; i++)
+		idx[i] = i;
+	err = read_summed(global_fd, idx, XM_G_COUNT, sums);
+	for (i = 0; i < XM_G_COUNT && !err; i++)
+		out[i] = sums[i].packets;
 	return err;
 }
 

@@ -17,22 +17,7 @@
 #include "conf.h"
 #include "util.h"
 
-static int failures;
-
-static void check(int cond, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok - %s\n", cond ? "" : "not ", name);
-	if (!cond) {
-		failures++;
-		printf("# ");
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf("\n");
-	}
-}
+#include "tap.h"
 
 static const char *const fake_ifaces[] = { "eth0", "eth1", "eth2", "wan0", "lan0" };
 

@@ -15,22 +15,7 @@
 #include "stats.h"
 #include "util.h"
 
-static int failures;
-
-static void check(int cond, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok - %s\n", cond ? "" : "not ", name);
-	if (!cond) {
-		failures++;
-		printf("# ");
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf("\n");
-	}
-}
+#include "tap.h"
 
 static void test_counter_sum(void)
 {
