@@ -1,8 +1,26 @@
 BENCH_XDP  := $(O)/bench/bench_xdp
+BENCH_BPF  := $(O)/bench/bench_helpers.bpf.o
+BENCH_SKEL := $(O)/bench/bench_helpers.skel.h
 
 bench-bins: $(BENCH_XDP)
 
-$(BENCH_XDP): $(O)/obj/bench/bench_xdp.o $(LIBXM)
+# The bench's own BPF programs (bench_helpers.bpf.c) live here, not in bpf/:
+# they are never loaded outside the bench.  Same flags as bpf/*.bpf.c.
+$(BENCH_BPF): bench/bench_helpers.bpf.c bench/bench_helpers.h $(BPF_HEADERS)
+	$(call msg,BPF,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BENCH_SKEL): $(BENCH_BPF)
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+BENCH_OBJS := $(O)/obj/bench/bench_xdp.o $(O)/obj/bench/bench_policy.o
+
+$(BENCH_OBJS): CFLAGS += -I$(O)/bench
+$(BENCH_OBJS): $(BENCH_SKEL) bench/bench.h bench/bench_helpers.h
+
+$(BENCH_XDP): $(BENCH_OBJS) $(LIBXM)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

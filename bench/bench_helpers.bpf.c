@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Programs the benchmark runs around the ones it measures.
+ *
+ * BPF_PROG_TEST_RUN repeats one frame, so on its own it can only measure a
+ * single flow.  xdp_rotate stands in front of the program under test: run
+ * n writes the source word of flow n mod (flow_mask + 1) into the frame
+ * (bench_flow_word(), over the last 32 bits of the source address), then
+ * tail-calls the program under test.  Every run is a different flow, in
+ * round robin.
+ *
+ * tc_pass is the empty TC program, the baseline of the TC rows.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "bench_helpers.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, BENCH_TARGETS);
+	__type(key, __u32);
+	__type(value, __u32);
+} bench_targets SEC(".maps");
+
+/* Set by the bench through the skeleton's bss before each test run. */
+__u32 target;		/* index in bench_targets of the program under test */
+__u32 word_off;		/* byte offset in the frame of the big-endian word */
+__u32 flow_base;	/* host order: the word of the frame as built */
+__u32 flow_mask;	/* flows - 1, flows a power of two */
+__u32 seq;		/* runs so far */
+
+SEC("xdp")
+int xdp_rotate(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__be32 *w = data + (word_off & BENCH_WORD_OFF_MAX);
+
+	if ((void *)(w + 1) > end)
+		return XDP_ABORTED;
+	*w = bpf_htonl(bench_flow_word(flow_base, seq++ & flow_mask));
+	bpf_tail_call(ctx, &bench_targets, target);
+	return XDP_ABORTED;	/* no program at that index */
+}
+
+SEC("tc")
+int tc_pass(struct __sk_buff *skb)
+{
+	return TC_ACT_OK;
+}
