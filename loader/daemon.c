@@ -10,6 +10,7 @@
  * logged with file, line and column, and the policy in force stays.
  */
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
@@ -42,6 +43,8 @@ static void on_term(int sig)
 struct daemon {
 	const struct daemon_opts *o;
 	struct xm_conf *conf;	/* in force */
+	unsigned int reloads;	/* attempts so far, for the status file */
+	uint32_t epoch;		/* of the policy in force */
 };
 
 static uint32_t ifindex_of(const char *name, void *ctx)
@@ -82,22 +85,26 @@ static bool has_phyint(const struct xm_conf *c, const char *name)
 }
 
 /* Attach the phyints of next, detach those of the config in force that
- * next no longer has, then switch the policy.  All under the pin lock. */
+ * next no longer has, then switch the policy: all under the pin lock, so
+ * when the epoch moves the interfaces are already as the file says. */
 static int apply(struct daemon *d, struct xm_conf *next)
 {
 	const struct load_opts *lo = &d->o->load;
 	struct xm_policy_summary sum;
 	struct xm_policy_maps pm;
 	struct xm_load_ctx lc;
-	char *gone[XM_MAX_IFACES];
-	int i, ngone = 0, err;
+	int i, err;
 
 	err = xm_load_begin(lo, &lc);
 	for (i = 0; i < next->nphyints && !err; i++) {
 		const struct xm_conf_phyint *pi = &next->phyints[i];
 
-		err = xm_load_attach(&lc, pi->name, pi->mode >= 0 ? (enum xm_attach_mode)pi->mode : lo->mode);
+		err = xm_load_attach(&lc, pi->name, pi->mode >= 0 ?
+				     (enum xm_attach_mode)pi->mode : lo->mode);
 	}
+	for (i = 0; !err && d->conf && d->conf != next && i < d->conf->nphyints; i++)
+		if (!has_phyint(next, d->conf->phyints[i].name))
+			xm_load_detach(&lc, d->conf->phyints[i].name);
 	if (!err)
 		err = xm_policy_maps_open(lo->pin_dir, &pm);
 	if (!err) {
@@ -110,32 +117,53 @@ static int apply(struct daemon *d, struct xm_conf *next)
 	pr_warn("policy epoch %u in force: %d phyints, %d rules, %d boundaries "
 		"(%d group nodes, %d source entries)\n", sum.epoch, next->nphyints,
 		sum.rules, sum.boundaries, sum.group_nodes, sum.source_entries);
-
-	for (i = 0; d->conf && i < d->conf->nphyints; i++)
-		if (!has_phyint(next, d->conf->phyints[i].name))
-			gone[ngone++] = d->conf->phyints[i].name;
-	if (ngone)
-		xm_cmd_unload(lo->pin_dir, gone, ngone, false);
+	d->epoch = sum.epoch;
 	return 0;
+}
+
+/*
+ * The outcome of the latest reload, for `xdp-mcast reload` to wait on:
+ * "RELOADS ok|error EPOCH" in PIDFILE.status, replaced atomically.
+ */
+static void write_status(struct daemon *d, bool ok)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	FILE *f;
+
+	if (snprintf(path, sizeof(path), "%s.status", d->o->pidfile) >= (int)sizeof(path))
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "%u %s %u\n", d->reloads, ok ? "ok" : "error", d->epoch);
+	if (fclose(f) || rename(tmp, path))
+		unlink(tmp);
 }
 
 static void reload(struct daemon *d)
 {
 	struct xm_conf *next = read_conf(d->o->config);
 
+	d->reloads++;
 	if (!next) {
 		pr_err("reload of '%s' failed; the running policy stays\n", d->o->config);
+		write_status(d, false);
 		return;
 	}
 	if (apply(d, next)) {
 		pr_err("reload of '%s' could not be applied; the running policy stays\n",
 		       d->o->config);
 		xm_conf_free(next);
+		write_status(d, false);
 		return;
 	}
 	xm_conf_free(d->conf);
 	d->conf = next;
+	write_status(d, true);
 }
+
+static void remove_status(const char *pidfile);
 
 static int write_pidfile(const char *path)
 {
@@ -183,6 +211,7 @@ int xm_cmd_daemon(const struct daemon_opts *o)
 	err = write_pidfile(o->pidfile);
 	if (err)
 		goto out;
+	write_status(&d, true);
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);
@@ -206,19 +235,50 @@ int xm_cmd_daemon(const struct daemon_opts *o)
 	}
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	unlink(o->pidfile);
+	remove_status(o->pidfile);
 out:
 	shutdown_daemon(&d);
 	xm_conf_free(d.conf);
 	return err;
 }
 
-int xm_cmd_reload(const char *pidfile, const char *pin_dir)
+static void remove_status(const char *pidfile)
 {
-	struct xm_policy_maps pm;
-	struct xm_config before, now;
-	uint32_t base;
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s.status", pidfile) < (int)sizeof(path))
+		unlink(path);
+}
+
+struct reload_status {
+	unsigned int reloads;
+	char result[8];
+	unsigned int epoch;
+};
+
+static bool read_status(const char *pidfile, struct reload_status *st)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	bool ok;
+
+	if (snprintf(path, sizeof(path), "%s.status", pidfile) >= (int)sizeof(path))
+		return false;
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	ok = fscanf(f, "%u %7s %u", &st->reloads, st->result, &st->epoch) == 3;
+	fclose(f);
+	return ok;
+}
+
+#define RELOAD_WAIT_MS	10000
+
+int xm_cmd_reload(const char *pidfile)
+{
+	struct reload_status before, now;
 	FILE *f = fopen(pidfile, "r");
-	int pid = 0, i, have_maps;
+	int pid = 0, waited;
 
 	if (!f || fscanf(f, "%d", &pid) != 1 || pid <= 0) {
 		pr_err("no running daemon: cannot read a pid from '%s'%s%s\n", pidfile,
@@ -228,30 +288,35 @@ int xm_cmd_reload(const char *pidfile, const char *pin_dir)
 		return -ESRCH;
 	}
 	fclose(f);
-	have_maps = !xm_policy_maps_open(pin_dir, &pm) && !xm_policy_current(&pm, &before, &base);
+	if (!read_status(pidfile, &before)) {
+		pr_err("no status from the daemon (pid %d) next to '%s'\n", pid, pidfile);
+		return -ESRCH;
+	}
 	if (kill(pid, SIGHUP)) {
 		pr_err("cannot signal the daemon (pid %d): %s\n", pid, strerror(errno));
-		if (have_maps)
-			xm_policy_maps_close(&pm);
 		return -errno;
 	}
-	if (!have_maps)
-		return 0;
-	/* A reload that took effect switched the epoch. */
-	for (i = 0; i < 100; i++) {
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
+	for (waited = 0; waited < RELOAD_WAIT_MS; waited += 10) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
 
-		if (!xm_policy_current(&pm, &now, &base) && now.epoch != before.epoch) {
-			xm_policy_maps_close(&pm);
-			printf("policy epoch %u in force\n", now.epoch);
-			return 0;
+		if (read_status(pidfile, &now) && now.reloads != before.reloads) {
+			if (!strcmp(now.result, "ok")) {
+				printf("policy epoch %u in force\n", now.epoch);
+				return 0;
+			}
+			pr_err("the daemon kept its policy: the config has errors or could "
+			       "not be applied (its log says which; xdp-mcast check -c FILE "
+			       "shows them)\n");
+			return -ENOEXEC;
+		}
+		if (kill(pid, 0) && errno == ESRCH) {
+			pr_err("the daemon (pid %d) is gone\n", pid);
+			return -ESRCH;
 		}
 		nanosleep(&ts, NULL);
 	}
-	xm_policy_maps_close(&pm);
-	pr_err("the daemon kept its policy: the config has errors or could not be "
-	       "applied (its log says which; xdp-mcast check -c FILE shows them)\n");
-	return -ENOEXEC;
+	pr_err("the daemon (pid %d) did not answer within %d s\n", pid, RELOAD_WAIT_MS / 1000);
+	return -ETIMEDOUT;
 }
 
 int xm_cmd_check(const char *path)

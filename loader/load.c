@@ -272,7 +272,9 @@ static int tc_attach(int tc_fd, uint32_t ifindex, const char *ifname)
 		    .prog_fd = tc_fd, .flags = BPF_TC_F_REPLACE);
 	int err;
 
+	xm_log_quiet_libbpf(true);	/* no clsact yet is the usual case */
 	err = bpf_tc_attach(&hook, &opts);
+	xm_log_quiet_libbpf(false);
 	if (!err)
 		return 0;
 	err = bpf_tc_hook_create(&hook);
@@ -493,12 +495,39 @@ static int find_iface(int ifaces_fd, const char *name, uint32_t *ifindex)
 	return err;
 }
 
+/* Detach one interface: its link pin (which detaches XDP), its TC filter
+ * and its entry.  The shared state stays. */
+static int detach_one(const char *pin_dir, struct xm_state *st, const char *ifname)
+{
+	char path[PATH_MAX];
+	uint32_t ifindex;
+
+	if (find_iface(st->ifaces_fd, ifname, &ifindex)) {
+		pr_err("'%s' is not loaded\n", ifname);
+		return -ENODEV;
+	}
+	link_pin_path(path, sizeof(path), pin_dir, ifindex);
+	if (unlink(path) && errno != ENOENT) {
+		int err = -errno;
+
+		pr_err("cannot remove '%s': %s\n", path, strerror(errno));
+		return err;
+	}
+	tc_detach(ifindex);
+	xm_iface_unregister(st->ifaces_fd, ifindex);
+	pr_info("detached from '%s'\n", ifname);
+	return 0;
+}
+
+int xm_load_detach(struct xm_load_ctx *lc, const char *ifname)
+{
+	return detach_one(lc->o->pin_dir, &lc->st, ifname);
+}
+
 int xm_cmd_unload(const char *pin_dir, char **ifnames, int n, bool all)
 {
 	struct xm_iface_entry *left;
-	char path[PATH_MAX];
 	struct xm_state st;
-	uint32_t ifindex;
 	int i, lock_fd, remaining, err = 0;
 
 	lock_fd = xm_pin_lock(pin_dir, false);
@@ -526,22 +555,8 @@ int xm_cmd_unload(const char *pin_dir, char **ifnames, int n, bool all)
 		err = remove_all(pin_dir);
 		goto out;
 	}
-	for (i = 0; i < n && !err; i++) {
-		if (find_iface(st.ifaces_fd, ifnames[i], &ifindex)) {
-			pr_err("'%s' is not loaded\n", ifnames[i]);
-			err = -ENODEV;
-			break;
-		}
-		link_pin_path(path, sizeof(path), pin_dir, ifindex);
-		if (unlink(path) && errno != ENOENT) {
-			err = -errno;
-			pr_err("cannot remove '%s': %s\n", path, strerror(errno));
-			break;
-		}
-		tc_detach(ifindex);
-		xm_iface_unregister(st.ifaces_fd, ifindex);
-		pr_info("detached from '%s'\n", ifnames[i]);
-	}
+	for (i = 0; i < n && !err; i++)
+		err = detach_one(pin_dir, &st, ifnames[i]);
 	remaining = xm_list_ifaces(st.ifaces_fd, &left);
 	if (remaining >= 0)
 		free(left);

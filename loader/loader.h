@@ -40,6 +40,9 @@ struct xm_load_ctx {
 
 int xm_load_begin(const struct load_opts *o, struct xm_load_ctx *lc);
 int xm_load_attach(struct xm_load_ctx *lc, const char *ifname, enum xm_attach_mode mode);
+/* Detach one interface, keeping the shared state even when it was the
+ * last one (the daemon's phyints come and go with its config). */
+int xm_load_detach(struct xm_load_ctx *lc, const char *ifname);
 void xm_load_end(struct xm_load_ctx *lc);
 
 /* Our egress program is on the interface's clsact egress hook. */
@@ -51,7 +54,7 @@ int xm_cmd_status(const char *pin_dir, bool json);
 int xm_cmd_stats(const char *pin_dir, bool json, const char *ifname);
 int xm_cmd_policy(const char *pin_dir, bool json);
 int xm_cmd_check(const char *path);
-int xm_cmd_reload(const char *pidfile, const char *pin_dir);
+int xm_cmd_reload(const char *pidfile);
 
 struct daemon_opts {
 	struct load_opts load;

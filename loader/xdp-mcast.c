@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 		ret = xm_cmd_daemon(&dop);
 		break;
 	case XM_CMD_RELOAD:
-		ret = xm_cmd_reload(cli.pidfile, pin_dir);
+		ret = xm_cmd_reload(cli.pidfile);
 		break;
 	case XM_CMD_CHECK:
 		ret = xm_cmd_check(cli.config);

@@ -7,7 +7,7 @@
  *   mcast-gen send -g GROUP [-p PORT] [-I IFACE] [-t TTL] [-n COUNT]
  *                  [-s PAYLOAD_BYTES] [-r PPS] [--source ADDR] [--stream ID]
  *   mcast-gen recv -g GROUP [-p PORT] -I IFACE [--source S] [-n EXPECT]
- *                  [-T TIMEOUT_SEC] [--ready-file F]
+ *                  [-T TIMEOUT_SEC] [--ready-file F] [--log F]
  *
  * Every datagram starts with struct mg_hdr.  The receiver counts unique
  * (stream, sequence) pairs, so it sees loss, duplicates and, from the count
@@ -78,6 +78,7 @@ struct mg_opts {
 	const char *source_str;
 	const char *iface;
 	const char *ready_file;
+	const char *log_file;	/* recv: one line per datagram */
 	unsigned int ifindex;
 	unsigned int port;
 	unsigned int ttl;
@@ -114,7 +115,7 @@ static void usage(FILE *f)
 		"Usage: mcast-gen send -g GROUP [-p PORT] [-I IFACE] [-t TTL] [-n COUNT]\n"
 		"                      [-s PAYLOAD_BYTES] [-r PPS] [--source ADDR] [--stream ID]\n"
 		"       mcast-gen recv -g GROUP [-p PORT] -I IFACE [--source ADDR] [-n EXPECT]\n"
-		"                      [-T TIMEOUT_SEC] [--ready-file FILE]\n"
+		"                      [-T TIMEOUT_SEC] [--ready-file FILE] [--log FILE]\n"
 		"\n"
 		"send  sends COUNT (default %d) numbered UDP datagrams of PAYLOAD_BYTES\n"
 		"      (default 64, at least %zu) to GROUP:PORT (default port %d) at PPS per\n"
@@ -123,7 +124,8 @@ static void usage(FILE *f)
 		"      SIGINT/SIGTERM.\n"
 		"recv  joins GROUP on IFACE (source-specific with --source), counts what\n"
 		"      arrives and stops after EXPECT unique datagrams, after TIMEOUT_SEC or\n"
-		"      on SIGINT/SIGTERM; writes FILE once joined.\n"
+		"      on SIGINT/SIGTERM; writes FILE once joined.  --log FILE writes one\n"
+		"      line per datagram as it arrives: STREAM SEQ TTL (TTL -1 when unknown).\n"
 		"\n"
 		"Both print one JSON line when done.  recv exits 1 when -n was given and\n"
 		"fewer unique datagrams arrived.\n",
@@ -168,7 +170,7 @@ static bool addr_is_mcast(const struct mg_addr *a)
 	return IN6_IS_ADDR_MULTICAST(&a->a.v6);
 }
 
-enum { OPT_SOURCE = 256, OPT_READY, OPT_STREAM };
+enum { OPT_SOURCE = 256, OPT_READY, OPT_STREAM, OPT_LOG };
 
 static int parse_opts(int argc, char **argv, bool recv, struct mg_opts *o)
 {
@@ -184,6 +186,7 @@ static int parse_opts(int argc, char **argv, bool recv, struct mg_opts *o)
 		{ "source",	required_argument, NULL, OPT_SOURCE },
 		{ "ready-file",	required_argument, NULL, OPT_READY },
 		{ "stream",	required_argument, NULL, OPT_STREAM },
+		{ "log",	required_argument, NULL, OPT_LOG },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -248,6 +251,11 @@ static int parse_opts(int argc, char **argv, bool recv, struct mg_opts *o)
 			if (!recv)
 				goto bad;
 			o->ready_file = optarg;
+			break;
+		case OPT_LOG:
+			if (!recv)
+				goto bad;
+			o->log_file = optarg;
 			break;
 		case OPT_STREAM:
 			if (recv || parse_ulong("--stream", optarg, UINT32_MAX, &v))
@@ -552,6 +560,7 @@ struct mg_stats {
 	int ttl_min, ttl_max;	/* -1 until a datagram carried one */
 	struct mg_stream streams[MG_MAX_STREAMS];
 	unsigned int nstreams;
+	FILE *log;		/* --log, or NULL */
 };
 
 static struct mg_stream *stream_get(struct mg_stats *st, uint32_t id)
@@ -614,6 +623,9 @@ static void account_datagram(struct mg_stats *st, const char *buf, ssize_t n, in
 		st->foreign++;
 		return;
 	}
+	if (st->log)	/* line-buffered: a poller sees each datagram at once */
+		fprintf(st->log, "%" PRIu32 " %" PRIu32 " %d\n", ntohl(h.stream),
+			ntohl(h.seq), ttl);
 	s = stream_get(st, ntohl(h.stream));
 	if (!s) {
 		st->untracked++;
@@ -695,7 +707,7 @@ static int receiver_socket(const struct mg_opts *o)
 {
 	struct sockaddr_storage ss;
 	int fam = o->group.family;
-	int one = 1, zero = 0;
+	int one = 1, zero = 0, rcvbuf = 4 << 20;
 	socklen_t len;
 	int s, err;
 
@@ -707,6 +719,9 @@ static int receiver_socket(const struct mg_opts *o)
 	}
 	/* Several receivers of one host may share the port. */
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* A deep queue (the kernel caps it at rmem_max): a receiver scheduled
+	 * out for a moment must not lose what the network delivered. */
+	setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (fam == AF_INET) {
 		setsockopt(s, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof(zero));
 		if (setsockopt(s, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)) < 0)
@@ -847,11 +862,23 @@ static int cmd_recv(int argc, char **argv)
 	if (s < 0)
 		return exit_status(s);
 	install_signals();
+	if (o.log_file) {
+		st.log = fopen(o.log_file, "w");
+		if (!st.log) {
+			fprintf(stderr, "mcast-gen: cannot write log file '%s': %s\n",
+				o.log_file, strerror(errno));
+			close(s);
+			return EX_CANTCREAT;
+		}
+		setvbuf(st.log, NULL, _IOLBF, 0);
+	}
 	if (o.ready_file) {
 		err = write_ready_file(o.ready_file, &o);
 		if (err) {
 			fprintf(stderr, "mcast-gen: cannot write ready file '%s': %s\n",
 				o.ready_file, strerror(-err));
+			if (st.log)
+				fclose(st.log);
 			close(s);
 			return EX_CANTCREAT;
 		}
@@ -891,6 +918,11 @@ static int cmd_recv(int argc, char **argv)
 		}
 	}
 	print_recv_json(&o, &st, timed_out, now_mono() - t0);
+	if (st.log && fclose(st.log) && ret == EX_OK) {
+		fprintf(stderr, "mcast-gen: cannot write log file '%s': %s\n",
+			o.log_file, strerror(errno));
+		ret = EX_IOERR;
+	}
 	for (unsigned int i = 0; i < st.nstreams; i++)
 		free(st.streams[i].seen);
 	close(s);

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <bpf/libbpf.h>
 
 #include "log.h"
 
 static enum xm_log_level log_level = XM_LOG_WARN;
+static int libbpf_quiet;
 static const char *log_prog = "xdp-mcast";
 
 void xm_log_set_level(enum xm_log_level level)
@@ -40,13 +42,21 @@ void xm_log(enum xm_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* libbpf warnings are details of a failure we report ourselves. */
+/* libbpf warnings are details of a failure we report ourselves.  Its
+ * messages carry their own "libbpf: " prefix. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	enum xm_log_level ours = level == LIBBPF_WARN ? XM_LOG_INFO : XM_LOG_DEBUG;
 
-	vlog(ours, "libbpf: ", fmt, ap);
+	if (libbpf_quiet)
+		return 0;
+	vlog(ours, "", fmt, ap);
 	return 0;
+}
+
+void xm_log_quiet_libbpf(bool quiet)
+{
+	libbpf_quiet = quiet;
 }
 
 void xm_log_route_libbpf(void)

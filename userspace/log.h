@@ -4,6 +4,8 @@
 #ifndef XM_LOG_H
 #define XM_LOG_H
 
+#include <stdbool.h>
+
 enum xm_log_level {
 	XM_LOG_ERR,
 	XM_LOG_WARN,
@@ -14,6 +16,8 @@ enum xm_log_level {
 void xm_log_set_level(enum xm_log_level level);
 void xm_log_set_prog(const char *name);
 void xm_log_route_libbpf(void);
+/* Silence libbpf around a call whose failure is expected and handled. */
+void xm_log_quiet_libbpf(bool quiet);
 void xm_log(enum xm_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

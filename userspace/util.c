@@ -88,6 +88,10 @@ int xm_errno_to_exit(int err)
 		return EX_UNAVAILABLE;
 	case ENOTDIR:
 		return EX_CONFIG;
+	case ESRCH:
+		return EX_UNAVAILABLE;
+	case ETIMEDOUT:
+		return EX_TEMPFAIL;
 	case ENOMEM:
 	case EIO:
 		return EX_OSERR;

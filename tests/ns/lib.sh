@@ -390,3 +390,121 @@ smcroute_stop() {
 	xm_stop_pids "$SMC_PID"
 	SMC_PID=
 }
+
+# ---- receivers and senders (tools/mcast-gen) ----
+#
+# Each receiver or sender has a NAME; its files are $XM_TMP/NAME.json (the
+# JSON line mcast-gen prints when it ends), NAME.err, and for receivers
+# NAME.ready (written once joined) and NAME.log (one line per datagram as it
+# arrives: STREAM SEQ TTL).
+
+XM_GEN=$XM_BUILD/mcast-gen
+declare -A RX_PID TX_PID
+
+# rx_start NAME NS IFACE GROUP [RECV-OPTIONS...]: join GROUP on IFACE in NS
+# with `mcast-gen recv` in the background (at most 60 s unless -T is given).
+rx_start() {
+	local name=$1 ns=$2 ifc=$3 group=$4
+	shift 4
+	rm -f "$XM_TMP/$name".{json,err,ready,log}
+	ns_bg "$ns" "$XM_TMP/$name.json" "$XM_TMP/$name.err" "$XM_GEN" recv -g "$group" \
+		-I "$ifc" --ready-file "$XM_TMP/$name.ready" --log "$XM_TMP/$name.log" -T 60 "$@"
+	RX_PID[$name]=$BG_PID
+}
+# rx_ready NAME...: every receiver has joined.
+rx_ready() {
+	local n
+	for n in "$@"; do [ -e "$XM_TMP/$n.ready" ] || return 1; done
+}
+# rx_done NAME...: every receiver or sender has ended and printed its counts.
+rx_done() {
+	local n
+	for n in "$@"; do [ -s "$XM_TMP/$n.json" ] || return 1; done
+}
+tx_done() { rx_done "$@"; }
+# rx_stop NAME...: stop the receivers still running (they print their counts
+# on SIGTERM) and wait for their JSON.
+rx_stop() {
+	local n
+	for n in "$@"; do
+		rx_done "$n" || kill -TERM "${RX_PID[$n]}" 2>/dev/null
+	done
+	wait_until 5 rx_done "$@"
+}
+# rx_get NAME EXPR: EXPR (see json_get) over what NAME printed when it ended.
+rx_get() { json_get "$2" <"$XM_TMP/$1.json"; }
+# rx_count NAME: datagrams NAME has logged so far.
+rx_count() { local n=0; [ -e "$XM_TMP/$1.log" ] && n=$(wc -l <"$XM_TMP/$1.log"); echo $((n)); }
+
+# tx_start NAME NS IFACE GROUP SOURCE [SEND-OPTIONS...]: send a numbered
+# stream to GROUP from SOURCE out of IFACE in NS with `mcast-gen send`, in
+# the background.
+tx_start() {
+	local name=$1 ns=$2 ifc=$3 group=$4 src=$5
+	shift 5
+	rm -f "$XM_TMP/$name".{json,err}
+	ns_bg "$ns" "$XM_TMP/$name.json" "$XM_TMP/$name.err" "$XM_GEN" send -g "$group" \
+		--source "$src" -I "$ifc" "$@"
+	TX_PID[$name]=$BG_PID
+}
+
+# ---- the xdp-mcast daemon ----
+#
+# The daemon runs in the foreground in a namespace; its pin directory is
+# $XDP_MCAST_PIN_PATH (export it, on a bpffs from bpffs_create).  A daemon
+# NAME has $XM_TMP/NAME.pid (its --pidfile) and NAME.log (its stderr).
+
+XM_BIN=$XM_BUILD/xdp-mcast
+declare -A XMD_PID XMD_NS
+
+# xm_policy_epoch NS: the policy epoch in force in NS, or nothing.
+xm_policy_epoch() {
+	ip netns exec "$1" "$XM_BIN" policy -j 2>/dev/null | json_get 'd["epoch"] if d["active"] else ""'
+}
+
+# xmd_start NAME NS CONF [DAEMON-OPTIONS...]: start `xdp-mcast daemon -c CONF`
+# in NS and wait (10 s at most) until it has written its pid file and a
+# policy epoch newer than the one before is in force.  Fails, with the
+# daemon's log on stderr, when the daemon exits or times out.
+xmd_start() {
+	local name=$1 ns=$2 conf=$3 before
+	shift 3
+	before=$(xm_policy_epoch "$ns")
+	rm -f "$XM_TMP/$name.pid"
+	ns_bg "$ns" /dev/null "$XM_TMP/$name.log" "$XM_BIN" daemon -c "$conf" \
+		--pidfile "$XM_TMP/$name.pid" "$@"
+	XMD_PID[$name]=$BG_PID XMD_NS[$name]=$ns
+	if ! wait_until 10 xmd_up "$name" "${before:-0}"; then
+		sed 's/^/  daemon: /' "$XM_TMP/$name.log" >&2
+		return 1
+	fi
+}
+xmd_up() {
+	local e
+	xm_alive "${XMD_PID[$1]}" || return 1
+	[ "$(cat "$XM_TMP/$1.pid" 2>/dev/null)" = "${XMD_PID[$1]}" ] || return 1
+	e=$(xm_policy_epoch "${XMD_NS[$1]}")
+	[ -n "$e" ] && [ "$e" -gt "$2" ]
+}
+
+# xmd_reload NAME: `xdp-mcast reload` for daemon NAME; sets XMD_RC and
+# XMD_OUT (its exit status and output).
+xmd_reload() {
+	XMD_OUT=$(ip netns exec "${XMD_NS[$1]}" "$XM_BIN" reload --pidfile "$XM_TMP/$1.pid" 2>&1)
+	XMD_RC=$?
+}
+
+# xmd_stop NAME: SIGTERM to daemon NAME; wait (10 s at most) for it to exit
+# and set XMD_RC to its exit status (255 when it had to be killed).
+xmd_stop() {
+	local pid=${XMD_PID[$1]}
+	kill -TERM "$pid" 2>/dev/null
+	if wait_until 10 eval "! xm_alive $pid"; then
+		wait "$pid" 2>/dev/null
+		XMD_RC=$?
+	else
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		XMD_RC=255
+	fi
+}
