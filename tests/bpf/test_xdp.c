@@ -1,14 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Layer-1 tests of the XDP program: hand-built frames go through
- * bpf_prog_test_run_opts() against the real verifier, and every run is
- * judged by its verdict, by the reason counters, by the flow table and by
- * the global counters, all summed over the possible CPUs.
+ * Layer-1 tests of the data path: hand-built frames go through
+ * bpf_prog_test_run_opts() against the real verifier, into the XDP program
+ * (ingress) and the TC program (egress), and every run is judged by its
+ * verdict, by the reason counters of both directions, by the policy
+ * counters, by the flows and by the global counters, all summed over the
+ * possible CPUs.
  *
  * The oracle is the contract header: each case names the reason the rules
  * in bpf/xdp_mcast.bpf.c give the frame, and the verdict follows from the
  * reason through XM_REASONS().  Frames that are not IP multicast must leave
- * with XDP_PASS and touch no counter at all.
+ * with XDP_PASS and touch no counter at all.  For the scope policy the
+ * oracle is the case table, and for random policies xm_policy_match(), the
+ * reference implementation in userspace/conf.c.
+ *
+ * Flows are always read merged: xm_flows plus what the per-CPU flow cache
+ * has not written back yet, as every reader must.  xm_flows alone is
+ * looked at only where a test is about the write-back itself.
  *
  * Output is TAP ("ok - name", "not ok - name" and "# " diagnostics); the
  * exit status is non-zero when a test failed.  Needs CAP_BPF and
@@ -16,6 +24,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,11 +37,16 @@
 #include <linux/ipv6.h>
 #include <linux/icmpv6.h>
 #include <linux/igmp.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "xdp_mcast_kern_user.h"
 #include "xdp_mcast.skel.h"
+#include "conf.h"
+#include "ifaces.h"
+#include "policy.h"
+#include "stats.h"
 
 #define LO_IFINDEX	1	/* test_run's default device, in every netns */
 #define LO_SLOT		1	/* the row of xm_reasons lo is registered at */
@@ -41,6 +55,12 @@
 #define SMALL_FLOWS	1024	/* flow table size of the LRU flood test */
 #define FUZZ_ROUNDS	24	/* mutations of each valid frame */
 #define FUZZ_SEED	0x5eed1234u
+#define TEST_POL_HITS	1024	/* xm_pol_hits and xm_pol_desc: 512 a generation */
+#define OTHER_IFINDEX	7	/* "other0": policies name it, nothing runs on it */
+#define DIFF_SEED	0xd1ff5eedu
+#define DIFF_ROUNDS	12	/* random policies */
+#define DIFF_RULES	48	/* rules in each */
+#define DIFF_PACKETS	160	/* packets, the same in every round */
 
 #define NOT_MCAST	(-1)	/* expected "reason": XDP_PASS, nothing counted */
 #define R(id)		XM_R_##id
@@ -159,6 +179,44 @@ static const char *verdict_name(__u32 v)
 	};
 
 	return v < ARRAY_SIZE(names) ? names[v] : "XDP_?";
+}
+
+/* Where a frame meets the data path: the XDP program on ingress, or the TC
+ * program on egress for a packet this host sends or one it forwards (the
+ * kernel has decremented the TTL of those already). */
+enum hook {
+	HOOK_IN,
+	HOOK_OUT_LOCAL,
+	HOOK_OUT_FWD,
+	HOOK_COUNT,
+};
+
+static const char *const hook_names[HOOK_COUNT] = {
+	[HOOK_IN] = "in",
+	[HOOK_OUT_LOCAL] = "out local",
+	[HOOK_OUT_FWD] = "out forwarded",
+};
+
+static __u32 hook_dir(enum hook h)
+{
+	return h == HOOK_IN ? XM_DIR_IN : XM_DIR_OUT;
+}
+
+/* The TC program turns the reason's XDP verdict into TC_ACT_SHOT or _OK. */
+static int hook_verdict(enum hook h, int r)
+{
+	int v = reason_verdict(r);
+
+	if (h == HOOK_IN)
+		return v;
+	return v == XDP_DROP ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+static const char *hook_verdict_name(enum hook h, __u32 v)
+{
+	if (h == HOOK_IN)
+		return verdict_name(v);
+	return v == TC_ACT_OK ? "TC_ACT_OK" : v == TC_ACT_SHOT ? "TC_ACT_SHOT" : "TC_ACT_?";
 }
 
 /* --- Frames --------------------------------------------------------------- */
@@ -888,23 +946,29 @@ static const struct xdp_case cases[] = {
 struct inst {
 	struct xdp_mcast_bpf *skel;
 	const char *label;
-	int prog_fd;
+	int prog_fd;		/* xdp_mcast */
+	int tc_fd;		/* tc_mcast_egress */
 };
 
-#define REASON_ROWS	(XM_MAX_IFACES * XM_REASON_SLOTS)
+/* xm_reasons: one row of reasons per interface slot, for each direction. */
+#define REASON_ROWS	(2 * XM_MAX_IFACES * XM_REASON_SLOTS)
+#define BATCH_MAX	(REASON_ROWS > TEST_POL_HITS ? REASON_ROWS : TEST_POL_HITS)
 
 static int ncpus;
-static __u32 batch_keys[REASON_ROWS];
-static struct xm_counter *batch_values;	/* REASON_ROWS per-CPU values */
+static __u32 batch_keys[BATCH_MAX];
+static struct xm_counter *batch_values;	/* BATCH_MAX per-CPU values */
+static struct xm_flow_slot *slot_buf;	/* one cache slot, per CPU */
 
-/* One state of everything the program can write, as seen from user space. */
+/* One state of everything the programs can write, as seen from user space. */
 struct snap {
-	struct xm_counter reason[XM_MAX_IFACES][XM_REASON_SLOTS];
+	struct xm_counter reason[2][XM_MAX_IFACES][XM_REASON_SLOTS];	/* [dir] */
 	struct xm_counter global[XM_GLOBAL_SLOTS];
-	struct xm_counter flows;	/* every entry, every CPU */
-	__u32 nflows;
-	bool found;			/* the watched flow exists */
-	struct xm_flow *flow;		/* the watched flow, per CPU */
+	struct xm_counter hits[TEST_POL_HITS];
+	struct xm_counter flows;	/* every flow of the merged view */
+	__u32 nflows;			/* flows in the merged view */
+	bool found;			/* the watched flow is in it */
+	struct xm_flow *flow;		/* the watched flow, per CPU, merged */
+	struct xm_flow lib;		/* the watched flow as xm_read_flows() has it */
 };
 
 /* All n counters of a per-CPU array, each summed over the CPUs. */
@@ -914,6 +978,8 @@ static int read_counters(struct bpf_map *map, __u32 n, struct xm_counter *sum)
 	__u32 done = 0, pos = 0, count, i;
 	int err = 0, cpu;
 
+	if (n > BATCH_MAX)
+		return -E2BIG;
 	while (done < n && !err) {
 		count = n - done;
 		err = bpf_map_lookup_batch(bpf_map__fd(map), done ? &pos : NULL,
@@ -952,7 +1018,18 @@ static struct xm_counter flow_sum(const struct xm_flow *pcpu)
 	return sum;
 }
 
-/* Look a flow up; false (and zeroed values) when it is not in the table. */
+static __u32 flow_mask(const struct xm_flow *pcpu)
+{
+	__u32 mask = 0;
+	int cpu;
+
+	for (cpu = 0; cpu < ncpus; cpu++)
+		mask |= pcpu[cpu].reason_mask;
+	return mask;
+}
+
+/* Look a flow up in xm_flows alone; false (and zeroed values) when it is
+ * not in the table. */
 static bool read_flow(struct bpf_map *map, const struct xm_flow_key *key,
 		      struct xm_flow *pcpu)
 {
@@ -963,7 +1040,7 @@ static bool read_flow(struct bpf_map *map, const struct xm_flow_key *key,
 	return false;
 }
 
-/* Every flow in the table, summed over the entries and the CPUs. */
+/* Every entry of xm_flows alone, summed over the entries and the CPUs. */
 static void sum_flows(struct bpf_map *map, struct xm_counter *sum, __u32 *n,
 		      struct xm_flow *scratch)
 {
@@ -985,32 +1062,149 @@ static void sum_flows(struct bpf_map *map, struct xm_counter *sum, __u32 *n,
 	}
 }
 
+/*
+ * key_slot() of bpf/xdp_mcast.bpf.c: the xm_flow_cache slot of a flow.
+ * Replicated so that tests can read a flow's slot and make two flows
+ * collide; cache_tests() checks it against where the kernel puts flows.
+ */
+static __u32 cache_slot_of(const struct xm_flow_key *k)
+{
+	__u32 h = k->ifindex ^ ((__u32)k->vlan << 16) ^
+		  k->group[0] ^ k->group[3] ^ k->source[0] ^ k->source[3];
+
+	h *= 0x9e3779b1u;
+	return h >> 24;
+}
+
+/* Slot idx of xm_flow_cache on every CPU. */
+static bool read_slot(struct inst *in, __u32 idx, struct xm_flow_slot *pcpu)
+{
+	return bpf_map__lookup_elem(in->skel->maps.xm_flow_cache, &idx, sizeof(idx),
+				    pcpu, sizeof(*pcpu) * ncpus, 0) == 0;
+}
+
+static bool slot_holds(const struct xm_flow_slot *s, const struct xm_flow_key *key)
+{
+	return s->valid && !memcmp(&s->key, key, sizeof(*key));
+}
+
+/*
+ * A flow as each CPU holds it: its copy in xm_flows plus what the CPU's
+ * cache slot has not written back yet.  A slot is written back before it
+ * takes another flow, so pending frames are always the CPU's newest ones
+ * of the flow, and the slot's last reason is the CPU's last reason.
+ */
+static bool read_flow_merged(struct inst *in, const struct xm_flow_key *key,
+			     struct xm_flow *pcpu)
+{
+	bool found = read_flow(in->skel->maps.xm_flows, key, pcpu);
+	int cpu;
+
+	if (!read_slot(in, cache_slot_of(key), slot_buf)) {
+		diag("cannot read xm_flow_cache: %s", strerror(errno));
+		return found;
+	}
+	for (cpu = 0; cpu < ncpus; cpu++) {
+		const struct xm_flow_slot *s = &slot_buf[cpu];
+		struct xm_flow *f = &pcpu[cpu];
+
+		if (!slot_holds(s, key) || !s->packets)
+			continue;
+		found = true;
+		f->packets += s->packets;
+		f->bytes += s->bytes;
+		f->reason_mask |= s->reason_mask;
+		f->last_reason = s->last_reason;
+		f->last_seen_ns = s->last_seen_ns;
+	}
+	return found;
+}
+
+/* The merged view through the library: xm_read_flows() over xm_flows and
+ * the cache.  Sums every flow; copies the one of 'key' when given. */
+static int read_all_flows(struct inst *in, const struct xm_flow_key *key,
+			  struct xm_counter *sum, __u32 *n, struct xm_flow *one)
+{
+	struct xm_flow_entry *v = NULL;
+	int i, cnt;
+
+	memset(sum, 0, sizeof(*sum));
+	*n = 0;
+	cnt = xm_read_flows(bpf_map__fd(in->skel->maps.xm_flows),
+			    bpf_map__fd(in->skel->maps.xm_flow_cache), &v);
+	if (cnt < 0)
+		return cnt;
+	for (i = 0; i < cnt; i++) {
+		sum->packets += v[i].flow.packets;
+		sum->bytes += v[i].flow.bytes;
+		if (key && one && !memcmp(&v[i].key, key, sizeof(*key)))
+			*one = v[i].flow;
+	}
+	*n = cnt;
+	free(v);
+	return 0;
+}
+
+/* Both ways of merging must agree on the flow of a snapshot. */
+static void check_lib_flow(const struct snap *s)
+{
+	struct xm_counter mine = flow_sum(s->flow);
+	__u32 mask = flow_mask(s->flow);
+
+	if (s->lib.packets != mine.packets || s->lib.bytes != mine.bytes ||
+	    s->lib.reason_mask != mask)
+		diag("xm_read_flows() has the flow at %llu packets %llu bytes mask 0x%x, "
+		     "the per-CPU merge at %llu %llu 0x%x",
+		     (unsigned long long)s->lib.packets, (unsigned long long)s->lib.bytes,
+		     s->lib.reason_mask, (unsigned long long)mine.packets,
+		     (unsigned long long)mine.bytes, mask);
+}
+
 static void snapshot(struct inst *in, const struct xm_flow_key *key, struct snap *s)
 {
 	struct xdp_mcast_bpf *sk = in->skel;
 	int err;
 
-	err = read_counters(sk->maps.xm_reasons, REASON_ROWS, &s->reason[0][0]);
+	err = read_counters(sk->maps.xm_reasons, REASON_ROWS, &s->reason[0][0][0]);
 	if (err)
 		diag("cannot read xm_reasons: %s", strerror(-err));
 	err = read_counters(sk->maps.xm_global, XM_GLOBAL_SLOTS, s->global);
 	if (err)
 		diag("cannot read xm_global: %s", strerror(-err));
-	sum_flows(sk->maps.xm_flows, &s->flows, &s->nflows, s->flow);
-	s->found = key && read_flow(sk->maps.xm_flows, key, s->flow);
+	err = read_counters(sk->maps.xm_pol_hits, TEST_POL_HITS, s->hits);
+	if (err)
+		diag("cannot read xm_pol_hits: %s", strerror(-err));
+	memset(&s->lib, 0, sizeof(s->lib));
+	err = read_all_flows(in, key, &s->flows, &s->nflows, &s->lib);
+	if (err)
+		diag("xm_read_flows: %s", strerror(-err));
+	s->found = key && read_flow_merged(in, key, s->flow);
 	if (!key)
 		memset(s->flow, 0, sizeof(*s->flow) * ncpus);
 }
 
 static struct snap snap_before, snap_after;
 
-/* Run one frame.  Checks what every run must satisfy: the syscall works and
- * the frame comes back unchanged.  The verdict is the caller's to judge. */
-static int run_frame(struct inst *in, const struct frame *f, __u32 *verdict)
+/*
+ * Run one frame 'repeat' times, back to back in one test_run call (so on
+ * one CPU), through the program of 'hook'.  Checks what every run must
+ * satisfy: the syscall works and the frame comes back unchanged.  The
+ * verdict (of the last run) is the caller's to judge.
+ *
+ * The TC program runs on an skb built by the kernel from the frame, on lo:
+ * __sk_buff.ifindex must name an existing device (tc_ctx_tests()), and
+ * ingress_ifindex, which the kernel only records, says "forwarded".
+ */
+static int run_hook(struct inst *in, enum hook hook, const struct frame *f,
+		    __u32 repeat, __u32 *verdict)
 {
-	struct xdp_md ctx = {
+	struct xdp_md xdp = {
 		.data_end = f->len,
 		.ingress_ifindex = LO_IFINDEX,
+	};
+	struct __sk_buff skb = {
+		.ifindex = LO_IFINDEX,
+		.ingress_ifindex = hook == HOOK_OUT_FWD ? LO_IFINDEX : 0,
 	};
 	__u8 out[FRAME_MAX];
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
@@ -1018,14 +1212,20 @@ static int run_frame(struct inst *in, const struct frame *f, __u32 *verdict)
 		.data_size_in = f->len,
 		.data_out = out,
 		.data_size_out = sizeof(out),
-		.ctx_in = &ctx,
-		.ctx_size_in = sizeof(ctx),
+		.repeat = repeat,
 	);
 	int err;
 
-	err = bpf_prog_test_run_opts(in->prog_fd, &opts);
+	if (hook == HOOK_IN) {
+		opts.ctx_in = &xdp;
+		opts.ctx_size_in = sizeof(xdp);
+	} else {
+		opts.ctx_in = &skb;
+		opts.ctx_size_in = sizeof(skb);
+	}
+	err = bpf_prog_test_run_opts(hook == HOOK_IN ? in->prog_fd : in->tc_fd, &opts);
 	if (err) {
-		diag("bpf_prog_test_run_opts: %s", strerror(-err));
+		diag("bpf_prog_test_run_opts (%s): %s", hook_names[hook], strerror(-err));
 		return err;
 	}
 	*verdict = opts.retval;
@@ -1035,13 +1235,23 @@ static int run_frame(struct inst *in, const struct frame *f, __u32 *verdict)
 	return 0;
 }
 
+static int run_frame(struct inst *in, const struct frame *f, __u32 *verdict)
+{
+	return run_hook(in, HOOK_IN, f, 1, verdict);
+}
+
 /* What one run must change, and nothing else. */
 struct expect {
-	int reason;		/* NOT_MCAST: no counter moves */
+	enum hook hook;
+	int reason;		/* NOT_MCAST: passes (XDP_PASS, TC_ACT_OK),
+				 * no counter moves */
+	__u32 frames;		/* runs of the frame (test_run repeat); 0 is 1 */
 	__u32 slot;		/* row of xm_reasons the reason lands in */
 	bool unregistered;	/* counted as an unregistered interface */
 	bool has_flow;		/* counted into 'key' */
 	struct xm_flow_key key;
+	int hit_line;		/* the policy line whose xm_pol_hits counter
+				 * counts the frame; 0: no policy counter moves */
 };
 
 static bool moved_by(const struct xm_counter *before,
@@ -1085,38 +1295,87 @@ static void check_flow_cpu(const struct snap *b, const struct snap *a, int reaso
 		     (unsigned long long)f->last_seen_ns);
 }
 
+static void policy_maps(struct inst *in, struct xm_policy_maps *m);
+
+/* The policy counters: the one whose description names policy line
+ * e->hit_line, of the generation in force, moves by the frames; no other
+ * moves. */
+static void check_hits(struct inst *in, const struct snap *b, const struct snap *a,
+		       const struct expect *e, __u64 packets, __u64 bytes)
+{
+	__u8 kind = e->reason == R(BOUNDARY) ? XM_POL_BOUNDARY : XM_POL_RULE;
+	struct xm_policy_maps m;
+	struct xm_pol_desc d;
+	struct xm_config cfg = { 0 };
+	__u32 i, base = 0;
+	char what[64];
+	int moved = 0;
+
+	for (i = 0; i < TEST_POL_HITS; i++) {
+		if (moved_by(&b->hits[i], &a->hits[i], 0, 0))
+			continue;
+		moved++;
+		snprintf(what, sizeof(what), "policy counter %u", i);
+		if (!e->hit_line) {
+			check_delta(what, &b->hits[i], &a->hits[i], 0, 0);
+			continue;
+		}
+		policy_maps(in, &m);
+		if (xm_policy_current(&m, &cfg, &base))
+			diag("cannot read xm_config: %s", strerror(errno));
+		if (i < base || i >= base + cfg.nhits)
+			diag("policy counter %u is outside the generation in force "
+			     "(%u..%u)", i, base, base + cfg.nhits - 1);
+		if (bpf_map__lookup_elem(in->skel->maps.xm_pol_desc, &i, sizeof(i),
+					 &d, sizeof(d), 0))
+			diag("cannot read xm_pol_desc[%u]: %s", i, strerror(errno));
+		else if (d.line != (__u32)e->hit_line || d.kind != kind)
+			diag("%s is of line %u (kind %u), want line %d (kind %u)", what,
+			     d.line, d.kind, e->hit_line, kind);
+		check_delta(what, &b->hits[i], &a->hits[i], packets, bytes);
+	}
+	if (e->hit_line && moved != 1)
+		diag("%d policy counters moved, want the one of line %d", moved,
+		     e->hit_line);
+}
+
 /* Run a frame and compare the verdict and every counter against 'e'.  What
  * differs goes to the diagnostics; the caller closes the test with tap(). */
 static void run_expect(struct inst *in, const struct frame *f, const struct expect *e)
 {
 	const struct xm_flow_key *key = e->has_flow ? &e->key : NULL;
 	struct snap *b = &snap_before, *a = &snap_after;
-	int want_verdict = reason_verdict(e->reason);
+	int want_verdict = hook_verdict(e->hook, e->reason);
 	bool counted = e->reason != NOT_MCAST;
+	__u64 n = e->frames ? e->frames : 1, bytes = n * f->len;
+	__u32 verdict, d, slot, r, g;
 	bool new_flow;
-	char what[64];
-	__u32 verdict, slot, r, g;
+	char what[80];
 
 	snapshot(in, key, b);
-	if (run_frame(in, f, &verdict))
+	if (run_hook(in, e->hook, f, n, &verdict))
 		return;
 	snapshot(in, key, a);
 
 	if (verdict != (__u32)want_verdict)
-		diag("verdict %s, want %s (reason %s)", verdict_name(verdict),
-		     verdict_name(want_verdict), reason_name(e->reason));
+		diag("verdict %s, want %s (reason %s)",
+		     hook_verdict_name(e->hook, verdict),
+		     hook_verdict_name(e->hook, want_verdict), reason_name(e->reason));
 
-	for (slot = 0; slot < XM_MAX_IFACES; slot++) {
-		for (r = 0; r < XM_REASON_SLOTS; r++) {
-			bool hit = counted && slot == e->slot && r == (__u32)e->reason;
-			__u64 len = hit ? f->len : 0;
+	for (d = 0; d < 2; d++) {
+		for (slot = 0; slot < XM_MAX_IFACES; slot++) {
+			for (r = 0; r < XM_REASON_SLOTS; r++) {
+				const struct xm_counter *rb = &b->reason[d][slot][r];
+				const struct xm_counter *ra = &a->reason[d][slot][r];
+				bool hit = counted && d == hook_dir(e->hook) &&
+					   slot == e->slot && r == (__u32)e->reason;
 
-			if (moved_by(&b->reason[slot][r], &a->reason[slot][r], hit, len))
-				continue;
-			snprintf(what, sizeof(what), "slot %u reason %s", slot,
-				 reason_name(r));
-			check_delta(what, &b->reason[slot][r], &a->reason[slot][r],
-				    hit, len);
+				if (moved_by(rb, ra, hit ? n : 0, hit ? bytes : 0))
+					continue;
+				snprintf(what, sizeof(what), "%s slot %u reason %s",
+					 d == XM_DIR_IN ? "in" : "out", slot, reason_name(r));
+				check_delta(what, rb, ra, hit ? n : 0, hit ? bytes : 0);
+			}
 		}
 	}
 
@@ -1127,33 +1386,41 @@ static void run_expect(struct inst *in, const struct frame *f, const struct expe
 		if (g == XM_G_FLOWS_CREATED)
 			want = new_flow;
 		else if (g == XM_G_UNREGISTERED_IFACE)
-			want = counted && e->unregistered;
+			want = counted && e->unregistered ? n : 0;
 		snprintf(what, sizeof(what), "global %s",
 			 g < XM_G_COUNT ? global_names[g] : "(unused slot)");
 		check_delta(what, &b->global[g], &a->global[g], want, 0);
 	}
 
-	check_delta("all flows", &b->flows, &a->flows, e->has_flow,
-		    e->has_flow ? f->len : 0);
+	check_hits(in, b, a, e, n, bytes);
+
+	check_delta("all flows", &b->flows, &a->flows, e->has_flow ? n : 0,
+		    e->has_flow ? bytes : 0);
 	if (a->nflows - b->nflows != new_flow)
-		diag("flow table: %u entries -> %u, want +%d", b->nflows, a->nflows,
+		diag("merged flow view: %u flows -> %u, want +%d", b->nflows, a->nflows,
 		     new_flow);
 	if (e->has_flow) {
 		struct xm_counter fb = flow_sum(b->flow), fa = flow_sum(a->flow);
 
 		if (!a->found)
 			diag("no flow for the frame's key");
-		check_delta("the frame's flow", &fb, &fa, 1, f->len);
+		check_delta("the frame's flow", &fb, &fa, n, bytes);
 		check_flow_cpu(b, a, e->reason);
+		check_lib_flow(a);
 	}
 }
 
-static void case_expect(const struct pkt *p, int reason, struct expect *e)
+/* What a frame of 'p' must do at 'hook': counted under 'reason' on lo, in
+ * its flow on ingress (the TC program keeps no flows). */
+static void case_expect(enum hook hook, const struct pkt *p, int reason,
+			struct expect *e)
 {
 	memset(e, 0, sizeof(*e));
+	e->hook = hook;
 	e->reason = reason;
 	e->slot = LO_SLOT;
-	e->has_flow = reason != NOT_MCAST && reason != R(MALFORMED);
+	e->has_flow = hook == HOOK_IN && reason != NOT_MCAST &&
+		      reason != R(MALFORMED);
 	if (e->has_flow)
 		pkt_flow_key(p, &e->key);
 }
@@ -1165,20 +1432,27 @@ static void run_case(struct inst *in, const char *name, const struct pkt *p,
 	struct frame f;
 
 	build(p, &f);
-	case_expect(p, reason, &e);
+	case_expect(HOOK_IN, p, reason, &e);
 	run_expect(in, &f, &e);
 	tap("%s: %s", in->label, name);
+}
+
+/* A frame in tagging variant t, and its name. */
+static void pkt_variant(const struct pkt *base, const char *name, size_t t,
+			struct pkt *p, char *out, size_t size)
+{
+	*p = *base;
+	p->tag = tag_variants[t].tag;
+	p->vid = tag_variants[t].vid;
+	p->outer = tag_variants[t].outer;
+	snprintf(out, size, "%s [%s]", name, tag_variants[t].name);
 }
 
 /* The case's frame in tagging variant t, and its name. */
 static void case_variant(const struct xdp_case *c, size_t t, struct pkt *p,
 			 char *name, size_t size)
 {
-	*p = c->pkt;
-	p->tag = tag_variants[t].tag;
-	p->vid = tag_variants[t].vid;
-	p->outer = tag_variants[t].outer;
-	snprintf(name, size, "%s [%s]", c->name, tag_variants[t].name);
+	pkt_variant(&c->pkt, c->name, t, p, name, size);
 }
 
 /*
@@ -1214,35 +1488,35 @@ static void run_table(struct inst *in, bool mac_cases_only)
 
 /* --- Flow accounting ------------------------------------------------------- */
 
-/* The flow a frame of 'p' counts into must hold exactly this much. */
+/* The flow a frame of 'p' counts into must hold exactly this much, in the
+ * merged view, read both ways. */
 static void check_flow_total(struct inst *in, const char *name,
 			     const struct pkt *p, __u64 packets, __u64 bytes)
 {
+	struct snap *s = &snap_after;
 	struct xm_flow_key key;
-	struct xm_counter s;
+	struct xm_counter c;
 
 	pkt_flow_key(p, &key);
-	if (!read_flow(in->skel->maps.xm_flows, &key, snap_after.flow))
-		diag("flow not in the table");
-	s = flow_sum(snap_after.flow);
-	if (s.packets != packets || s.bytes != bytes)
+	snapshot(in, &key, s);
+	if (!s->found)
+		diag("flow not in the merged view");
+	c = flow_sum(s->flow);
+	if (c.packets != packets || c.bytes != bytes)
 		diag("flow holds %llu packets %llu bytes, want %llu %llu",
-		     (unsigned long long)s.packets, (unsigned long long)s.bytes,
+		     (unsigned long long)c.packets, (unsigned long long)c.bytes,
 		     (unsigned long long)packets, (unsigned long long)bytes);
+	check_lib_flow(s);
 	tap("%s: %s", in->label, name);
 }
 
 static __u32 flow_reason_mask(struct inst *in, const struct pkt *p)
 {
 	struct xm_flow_key key;
-	__u32 mask = 0;
-	int cpu;
 
 	pkt_flow_key(p, &key);
-	read_flow(in->skel->maps.xm_flows, &key, snap_after.flow);
-	for (cpu = 0; cpu < ncpus; cpu++)
-		mask |= snap_after.flow[cpu].reason_mask;
-	return mask;
+	read_flow_merged(in, &key, snap_after.flow);
+	return flow_mask(snap_after.flow);
 }
 
 /* Frame lengths: the untagged frame is L, each tag adds 4 bytes. */
@@ -1305,8 +1579,9 @@ static void flow_tests(struct inst *in)
 	check_flow_total(in, "flow: v6 two packets in one entry", &p, 2, 2 * f.len);
 }
 
-/* Frames on an interface the loader did not register, or registered at a
- * slot out of range, count in slot 0 and in unregistered_iface. */
+/* Frames on an interface the loader did not register (an all-zero entry of
+ * the interface array), or registered at a slot out of range, count in
+ * slot 0 and in unregistered_iface, in both directions. */
 static void unregistered_tests(struct inst *in)
 {
 	struct bpf_map *ifaces = in->skel->maps.xm_ifaces;
@@ -1314,30 +1589,36 @@ static void unregistered_tests(struct inst *in)
 	struct xm_iface bad = { .slot = XM_MAX_IFACES, .name = "lo" };
 	struct pkt p = { .dst = "239.8.8.8", .tag = UNTAGGED };
 	__u32 ifindex = LO_IFINDEX;
+	enum hook h;
 	struct expect e;
 	struct frame f;
+	int err;
 
 	build(&p, &f);
-	case_expect(&p, R(FORWARD), &e);
-	e.slot = 0;
-	e.unregistered = true;
-	if (bpf_map__delete_elem(ifaces, &ifindex, sizeof(ifindex), 0))
-		diag("cannot unregister lo: %s", strerror(errno));
-	else
-		run_expect(in, &f, &e);
-	tap("%s: unregistered interface counts in slot 0 and unregistered_iface",
-	    in->label);
+	for (h = HOOK_IN; h <= HOOK_OUT_LOCAL; h++) {
+		case_expect(h, &p, R(FORWARD), &e);
+		e.slot = 0;
+		e.unregistered = true;
+		err = xm_iface_unregister(bpf_map__fd(ifaces), ifindex);
+		if (err)
+			diag("cannot unregister lo: %s", strerror(-err));
+		else
+			run_expect(in, &f, &e);
+		tap("%s: %s: unregistered interface counts in slot 0 and "
+		    "unregistered_iface", in->label, hook_names[h]);
 
-	if (bpf_map__update_elem(ifaces, &ifindex, sizeof(ifindex), &bad,
-				 sizeof(bad), BPF_ANY))
-		diag("cannot register lo at slot %u: %s", bad.slot, strerror(errno));
-	else
-		run_expect(in, &f, &e);
-	if (bpf_map__update_elem(ifaces, &ifindex, sizeof(ifindex), &ifc,
-				 sizeof(ifc), BPF_ANY))
-		diag("cannot register lo again: %s", strerror(errno));
-	tap("%s: slot %u (out of range) counts like an unregistered interface",
-	    in->label, bad.slot);
+		if (bpf_map__update_elem(ifaces, &ifindex, sizeof(ifindex), &bad,
+					 sizeof(bad), BPF_ANY))
+			diag("cannot register lo at slot %u: %s", bad.slot,
+			     strerror(errno));
+		else
+			run_expect(in, &f, &e);
+		if (bpf_map__update_elem(ifaces, &ifindex, sizeof(ifindex), &ifc,
+					 sizeof(ifc), BPF_ANY))
+			diag("cannot register lo again: %s", strerror(errno));
+		tap("%s: %s: slot %u (out of range) counts like an unregistered "
+		    "interface", in->label, hook_names[h], bad.slot);
+	}
 }
 
 /*
@@ -1350,8 +1631,9 @@ static void flood_test(struct inst *in)
 	struct pkt p = { .dst = "239.9.9.9", .tag = UNTAGGED };
 	struct snap *b = &snap_before, *a = &snap_after;
 	struct xm_flow_key last;
-	__u32 i, verdict, bad_verdicts = 0, max_seen = 0;
+	__u32 i, verdict, bad_verdicts = 0, max_seen = 0, now;
 	char src[INET_ADDRSTRLEN];
+	struct xm_counter table;
 	struct frame f;
 	int r;
 
@@ -1382,8 +1664,8 @@ static void flood_test(struct inst *in)
 	for (r = 0; r < XM_REASON_SLOTS; r++) {
 		bool hit = r == R(FORWARD);
 
-		check_delta(reason_name(r), &b->reason[LO_SLOT][r],
-			    &a->reason[LO_SLOT][r], hit ? frames : 0,
+		check_delta(reason_name(r), &b->reason[XM_DIR_IN][LO_SLOT][r],
+			    &a->reason[XM_DIR_IN][LO_SLOT][r], hit ? frames : 0,
 			    hit ? (__u64)frames * f.len : 0);
 	}
 	tap("%s: flood: the forward counter counts every frame", in->label);
@@ -1394,13 +1676,17 @@ static void flood_test(struct inst *in)
 		    &a->global[XM_G_FLOW_INSERT_FAILED], 0, 0);
 	tap("%s: flood: flows_created %u, no insert failed", in->label, frames);
 
-	if (a->nflows > max_seen)
-		max_seen = a->nflows;
-	if (max_seen > SMALL_FLOWS || a->nflows == 0)
+	/* The table itself, not the merged view, which adds what the caches
+	 * hold of flows the table has evicted. */
+	sum_flows(in->skel->maps.xm_flows, &table, &now, a->flow);
+	if (now > max_seen)
+		max_seen = now;
+	if (max_seen > SMALL_FLOWS || now == 0)
 		diag("flow table held up to %u entries, now %u, max_entries %u",
-		     max_seen, a->nflows, SMALL_FLOWS);
+		     max_seen, now, SMALL_FLOWS);
 	tap("%s: flood: the table never holds more than %u flows (now %u)",
-	    in->label, SMALL_FLOWS, a->nflows);
+	    in->label, SMALL_FLOWS, now);
+	snapshot(in, &last, a);
 
 	if (!a->found)
 		diag("the newest source's flow was evicted");
@@ -1408,6 +1694,299 @@ static void flood_test(struct inst *in)
 		diag("the newest flow holds %llu packets, want 1",
 		     (unsigned long long)flow_sum(a->flow).packets);
 	tap("%s: flood: the newest flow is in the table", in->label);
+}
+
+/* --- The flow cache ------------------------------------------------------------ */
+
+static cpu_set_t start_cpus;		/* the affinity the test started with */
+static struct xm_flow *flow_buf;	/* scratch: one flow, per CPU */
+
+/* The n-th CPU this process may run on, or -1. */
+static int allowed_cpu(int n)
+{
+	int cpu;
+
+	for (cpu = 0; cpu < CPU_SETSIZE && cpu < ncpus; cpu++)
+		if (CPU_ISSET(cpu, &start_cpus) && n-- == 0)
+			return cpu;
+	return -1;
+}
+
+/* Run on one CPU only: test_run runs the program on the calling CPU, so
+ * every run then meets the same per-CPU cache slots. */
+static bool pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (cpu < 0 || sched_setaffinity(0, sizeof(set), &set)) {
+		diag("cannot run on CPU %d only: %s", cpu, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static void unpin(void)
+{
+	if (sched_setaffinity(0, sizeof(start_cpus), &start_cpus))
+		diag("cannot restore the CPU affinity: %s", strerror(errno));
+}
+
+/* A flow on one CPU: does its slot hold it, how many of its frames wait
+ * there, how many are in its copy in xm_flows. */
+struct cache_view {
+	bool in_slot;
+	__u64 pending;
+	__u64 table;
+	struct xm_flow_slot slot;	/* the slot on that CPU, whatever it holds */
+};
+
+static void view_flow(struct inst *in, const struct xm_flow_key *key, int cpu,
+		      struct cache_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (read_slot(in, cache_slot_of(key), slot_buf)) {
+		v->slot = slot_buf[cpu];
+		v->in_slot = slot_holds(&v->slot, key);
+		v->pending = v->in_slot ? v->slot.packets : 0;
+	}
+	read_flow(in->skel->maps.xm_flows, key, flow_buf);
+	v->table = flow_buf[cpu].packets;
+}
+
+/* Run 'frames' frames of p through ingress in one test_run call, checked
+ * like every case (the merged view must move by exactly that much). */
+static void run_flow(struct inst *in, const struct pkt *p, __u32 frames, int reason)
+{
+	struct expect e;
+	struct frame f;
+
+	build(p, &f);
+	case_expect(HOOK_IN, p, reason, &e);
+	e.frames = frames;
+	run_expect(in, &f, &e);
+}
+
+/* Run p until one of its frames waits in the cache: two frames in one
+ * test_run call, since the first may meet a new clock tick and write the
+ * slot back; the second then stays, unless a tick falls between the two. */
+static bool make_pending(struct inst *in, const struct pkt *p, int cpu,
+			 struct cache_view *v)
+{
+	struct xm_flow_key key;
+	int tries;
+
+	pkt_flow_key(p, &key);
+	for (tries = 0; tries < 4; tries++) {
+		run_flow(in, p, 2, R(FORWARD));
+		view_flow(in, &key, cpu, v);
+		if (v->pending)
+			return true;
+	}
+	return false;
+}
+
+static void cache_tests(struct inst *in)
+{
+	struct pkt a = { .dst = "239.11.0.1", .src = "10.11.0.1", .tag = UNTAGGED };
+	struct pkt b = { .dst = "239.11.0.2", .src = "10.11.0.1", .tag = UNTAGGED };
+	struct pkt c = a, d = { .dst = "239.11.0.3", .src = "10.11.0.1", .tag = DOT1Q,
+				.vid = 11 };
+	int cpu = allowed_cpu(0), cpu2 = allowed_cpu(1), i;
+	struct xm_flow_key ka, kc, kd;
+	struct cache_view va, vc, vd;
+	char src[INET_ADDRSTRLEN], name[128];
+	struct frame f;
+	__u64 before;
+
+	if (!pin_cpu(cpu)) {
+		tap("%s: cache: pin the test to one CPU", in->label);
+		return;
+	}
+	pkt_flow_key(&a, &ka);
+
+	run_flow(in, &a, 1, R(FORWARD));
+	view_flow(in, &ka, cpu, &va);
+	if (!va.in_slot)
+		diag("slot %u of CPU %d does not hold the flow: cache_slot_of() is not "
+		     "the program's key_slot()", cache_slot_of(&ka), cpu);
+	if (va.table != 1 || va.pending)
+		diag("xm_flows holds %llu of the flow's frames and the slot %llu, "
+		     "want 1 and 0", (unsigned long long)va.table,
+		     (unsigned long long)va.pending);
+	tap("%s: cache: a new flow takes its slot (%u) and its first frame goes to "
+	    "xm_flows", in->label, cache_slot_of(&ka));
+
+	for (i = 0; i < 5; i++)
+		run_flow(in, &a, 1, R(FORWARD));
+	view_flow(in, &ka, cpu, &va);
+	if (va.table + va.pending != 6)
+		diag("xm_flows %llu + pending %llu, want 6", (unsigned long long)va.table,
+		     (unsigned long long)va.pending);
+	tap("%s: cache: 5 back-to-back runs of a flow are exact in the merged view "
+	    "(%llu in xm_flows, %llu pending)", in->label,
+	    (unsigned long long)va.table, (unsigned long long)va.pending);
+
+	run_flow(in, &b, 2, R(FORWARD));
+	tap("%s: cache: 2 frames of a new flow in one run (repeat) are exact, the "
+	    "flow created once", in->label);
+	run_flow(in, &a, 64, R(FORWARD));
+	tap("%s: cache: 64 frames of a flow in one run (repeat) are exact", in->label);
+
+	/* A flow of another source in the same slot. */
+	for (i = 0; i < 65536; i++) {
+		snprintf(src, sizeof(src), "10.12.%u.%u", i >> 8, i & 0xff);
+		c.src = src;
+		pkt_flow_key(&c, &kc);
+		if (cache_slot_of(&kc) == cache_slot_of(&ka))
+			break;
+	}
+	if (i == 65536) {
+		diag("no source in 10.12.0.0/16 shares slot %u", cache_slot_of(&ka));
+		tap("%s: cache: find a colliding flow", in->label);
+		unpin();
+		return;
+	}
+	if (!make_pending(in, &a, cpu, &va))
+		diag("no frame of the flow stayed in the cache in 4 tries");
+	before = va.table + va.pending;
+	run_flow(in, &c, 1, R(FORWARD));
+	view_flow(in, &ka, cpu, &va);
+	view_flow(in, &kc, cpu, &vc);
+	if (va.in_slot || va.table != before)
+		diag("old flow: %s the slot, %llu frames in xm_flows, want %llu",
+		     va.in_slot ? "still in" : "out of", (unsigned long long)va.table,
+		     (unsigned long long)before);
+	if (!vc.in_slot || vc.pending || vc.table != 1)
+		diag("new flow: %s the slot, %llu pending, %llu in xm_flows, want in, "
+		     "0, 1", vc.in_slot ? "in" : "not in", (unsigned long long)vc.pending,
+		     (unsigned long long)vc.table);
+	tap("%s: cache: a colliding flow (source %s) takes the slot and the old "
+	    "flow's pending frames go to xm_flows", in->label, c.src);
+
+	run_flow(in, &a, 1, R(FORWARD));
+	view_flow(in, &ka, cpu, &va);
+	run_flow(in, &c, 1, R(FORWARD));
+	view_flow(in, &kc, cpu, &vc);
+	if (va.table != before + 1 || vc.table != 2)
+		diag("xm_flows holds %llu and %llu frames of the two flows, want %llu "
+		     "and 2", (unsigned long long)va.table, (unsigned long long)vc.table,
+		     (unsigned long long)before + 1);
+	tap("%s: cache: two flows taking turns in one slot: each created once, each "
+	    "frame counted once", in->label);
+
+	/* One flow on two CPUs: two caches, two copies in xm_flows. */
+	if (cpu2 < 0) {
+		unpin();
+		snprintf(name, sizeof(name), "%s: cache: a flow seen on two CPUs is "
+			 "exact in the merged view", in->label);
+		skip(name, "one CPU only");
+		return;
+	}
+	pkt_flow_key(&d, &kd);
+	run_flow(in, &d, 2, R(FORWARD));
+	run_flow(in, &d, 1, R(FORWARD));
+	pin_cpu(cpu2);
+	run_flow(in, &d, 3, R(FORWARD));
+	run_flow(in, &d, 1, R(FORWARD));
+	view_flow(in, &kd, cpu, &vd);
+	if (vd.table + vd.pending != 3)
+		diag("CPU %d holds %llu + %llu frames, want 3", cpu,
+		     (unsigned long long)vd.table, (unsigned long long)vd.pending);
+	view_flow(in, &kd, cpu2, &vd);
+	if (vd.table + vd.pending != 4)
+		diag("CPU %d holds %llu + %llu frames, want 4", cpu2,
+		     (unsigned long long)vd.table, (unsigned long long)vd.pending);
+	unpin();
+	tap("%s: cache: a flow seen on CPUs %d and %d: each CPU holds its own "
+	    "frames", in->label, cpu, cpu2);
+	build(&d, &f);
+	check_flow_total(in, "cache: a flow seen on two CPUs is exact in the merged "
+			 "view", &d, 7, 7 * f.len);
+}
+
+/*
+ * A flow whose frames wait in the cache while a flood evicts its entry
+ * from a small xm_flows: the merged view still has it, with the frames
+ * that were waiting (the ones that were in the evicted entry are gone, as
+ * for any evicted flow).
+ */
+static void cache_eviction_test(struct inst *in)
+{
+	struct pkt a = { .tag = UNTAGGED, .src = "10.13.0.1" };
+	struct pkt p = { .dst = "239.13.1.1", .tag = UNTAGGED };
+	struct xm_flow_entry *v = NULL, *e = NULL;
+	struct cache_view va = { 0 }, vb;
+	struct xm_flow_key ka, k;
+	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+	__u32 i, verdict, sent = 0;
+	int cpu = allowed_cpu(0), n;
+	bool evicted = false;
+	struct frame fa, fp;
+
+	if (!pin_cpu(cpu)) {
+		tap("%s: cache: pin the test to one CPU", in->label);
+		return;
+	}
+	/* A flow whose entry is never looked up: its first frame inserts it,
+	 * the second waits in the cache.  The LRU evicts entries nobody
+	 * looked up first; a looked-up one may outlive any flood of new
+	 * flows. */
+	for (n = 1; n <= 8 && !va.pending; n++) {
+		snprintf(dst, sizeof(dst), "239.13.0.%d", n);
+		a.dst = dst;
+		pkt_flow_key(&a, &ka);
+		build(&a, &fa);
+		if (run_hook(in, HOOK_IN, &fa, 2, &verdict))
+			break;
+		view_flow(in, &ka, cpu, &va);
+	}
+	if (!va.pending)
+		diag("no new flow kept its second frame in the cache");
+	for (i = 0; i < 8 * SMALL_FLOWS && !evicted; i++) {
+		snprintf(src, sizeof(src), "10.14.%u.%u", i >> 8, i & 0xff);
+		p.src = src;
+		pkt_flow_key(&p, &k);
+		if (cache_slot_of(&k) == cache_slot_of(&ka))
+			continue;	/* would write the flow back */
+		build(&p, &fp);
+		if (run_frame(in, &fp, &verdict))
+			break;
+		sent++;
+		if (sent % 64 == 0)
+			evicted = !read_flow(in->skel->maps.xm_flows, &ka, flow_buf);
+	}
+	view_flow(in, &ka, cpu, &vb);
+	unpin();
+	if (!evicted)
+		diag("the flow is still in xm_flows after %u other flows", sent);
+	if (!vb.in_slot || vb.pending != va.pending)
+		diag("the flow's slot changed during the flood: %s, %llu pending, "
+		     "want %llu", vb.in_slot ? "holds it" : "lost it",
+		     (unsigned long long)vb.pending, (unsigned long long)va.pending);
+	tap("%s: cache: %u new flows evict a flow from xm_flows while %llu of its "
+	    "frames wait in the cache", in->label, sent, (unsigned long long)va.pending);
+
+	n = xm_read_flows(bpf_map__fd(in->skel->maps.xm_flows),
+			  bpf_map__fd(in->skel->maps.xm_flow_cache), &v);
+	if (n < 0)
+		diag("xm_read_flows: %s", strerror(-n));
+	for (i = 0; n > 0 && i < (__u32)n && !e; i++)
+		if (!memcmp(&v[i].key, &ka, sizeof(ka)))
+			e = &v[i];
+	if (!e)
+		diag("xm_read_flows() does not have the flow");
+	else if (e->flow.packets != va.pending || e->flow.bytes != va.pending * fa.len ||
+		 !e->flow.last_seen_ns || e->flow.reason_mask != 1U << R(FORWARD))
+		diag("xm_read_flows() has the flow at %llu packets %llu bytes mask 0x%x, "
+		     "want %llu %llu 0x%x", (unsigned long long)e->flow.packets,
+		     (unsigned long long)e->flow.bytes, e->flow.reason_mask,
+		     (unsigned long long)va.pending,
+		     (unsigned long long)va.pending * fa.len, 1U << R(FORWARD));
+	free(v);
+	tap("%s: cache: xm_read_flows() still shows the evicted flow with its "
+	    "pending frames", in->label);
 }
 
 /* --- Robustness ------------------------------------------------------------ */
@@ -1503,7 +2082,8 @@ static void robustness(struct inst *in)
 
 	snapshot(in, NULL, a);
 	for (r = 0; r < XM_R_COUNT; r++) {
-		d = a->reason[LO_SLOT][r].packets - b->reason[LO_SLOT][r].packets;
+		d = a->reason[XM_DIR_IN][LO_SLOT][r].packets -
+		    b->reason[XM_DIR_IN][LO_SLOT][r].packets;
 		if (reason_verdicts[r] == XDP_DROP)
 			drop_counted += d;
 		else
@@ -1521,10 +2101,1127 @@ static void robustness(struct inst *in)
 	    in->label, z.drops);
 }
 
+/* --- The TC program under test_run ------------------------------------------ */
+
+/*
+ * What bpf_prog_test_run_opts() takes in the __sk_buff of a tc program
+ * (net/bpf/test_run.c, convert___skb_to_skb()), which the egress tests rely
+ * on and are limited by:
+ * - ifindex picks the device the skb is on, and must be one that exists
+ *   (0 and 1 are lo): so egress is tested on lo only, and rules for other
+ *   interfaces are tested by their not applying to lo;
+ * - ingress_ifindex is only recorded, never looked up: any value marks the
+ *   packet as forwarded;
+ * - what the kernel derives from the frame or from offloads (protocol,
+ *   pkt_type, vlan_present, vlan_tci, tc_index) must be 0: VLAN tags are
+ *   always in the frame, and a tag a real NIC keeps out of band (vlan_tci)
+ *   cannot be simulated;
+ * - a frame whose ethertype is IPv4 or IPv6 must hold the whole fixed IP
+ *   header (as every skb of that protocol on a real egress path does): a
+ *   shorter one is refused with EINVAL, so the truncated-frame cases run
+ *   on egress only behind a VLAN tag (tc_refuses()).
+ */
+static bool tc_refuses(const struct frame *f)
+{
+	__u16 proto = f->data[12] << 8 | f->data[13];
+
+	if (proto == ETH_P_IP)
+		return f->len < ETH_HLEN + sizeof(struct iphdr);
+	if (proto == ETH_P_IPV6)
+		return f->len < ETH_HLEN + sizeof(struct ipv6hdr);
+	return false;
+}
+
+static void tc_ctx_tests(struct inst *in)
+{
+	static const struct {
+		const char *name;
+		struct pkt pkt;
+		int err;
+	} frames[] = {
+		{ "v4 cut inside the IP header", { .dst = "239.60.0.2",
+		  .len = AT_L3 + 19 }, -EINVAL },
+		{ "v6 cut inside the IP header", { .dst = "ff0e::60:2",
+		  .len = AT_L3 + 39 }, -EINVAL },
+		{ "v4 cut inside the IP header behind an 802.1Q tag",
+		  { .dst = "239.60.0.2", .tag = DOT1Q, .vid = 60, .len = AT_L3 + 19 }, 0 },
+		{ "v4 complete IP header, no payload", { .dst = "239.60.0.2",
+		  .len = AT_L3 + 20 }, 0 },
+	};
+	struct {
+		const char *name;
+		struct __sk_buff ctx;
+		int err;
+	} probes[] = {
+		{ "ifindex 1 (lo)", { .ifindex = 1 }, 0 },
+		{ "ifindex 0 (lo as well)", { .ifindex = 0 }, 0 },
+		{ "ingress_ifindex 1 (forwarded)",
+		  { .ifindex = 1, .ingress_ifindex = 1 }, 0 },
+		{ "ingress_ifindex of no device (only recorded)",
+		  { .ifindex = 1, .ingress_ifindex = 999999 }, 0 },
+		{ "ifindex of no device", { .ifindex = 999999 }, -ENODEV },
+		{ "protocol set", { .ifindex = 1, .protocol = htons(ETH_P_IP) }, -EINVAL },
+		{ "vlan_present and vlan_tci set",
+		  { .ifindex = 1, .vlan_present = 1, .vlan_tci = 100 }, -EINVAL },
+		{ "pkt_type set", { .ifindex = 1, .pkt_type = 1 }, -EINVAL },
+		{ "tc_index set", { .ifindex = 1, .tc_index = 1 }, -EINVAL },
+	};
+	struct pkt p = { .dst = "239.60.0.1", .tag = UNTAGGED };
+	struct frame f;
+	size_t i;
+	int err;
+
+	build(&p, &f);
+	for (i = 0; i < ARRAY_SIZE(probes); i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, opts,
+			.data_in = f.data,
+			.data_size_in = f.len,
+			.ctx_in = &probes[i].ctx,
+			.ctx_size_in = sizeof(probes[i].ctx),
+		);
+
+		err = bpf_prog_test_run_opts(in->tc_fd, &opts);
+		if (err != probes[i].err)
+			diag("test_run returned %d (%s), want %d", err, strerror(-err),
+			     probes[i].err);
+		else if (!err && opts.retval != TC_ACT_OK)
+			diag("verdict %s, want TC_ACT_OK",
+			     hook_verdict_name(HOOK_OUT_LOCAL, opts.retval));
+		tap("%s: tc test_run with __sk_buff %s: %s", in->label, probes[i].name,
+		    probes[i].err ? strerror(-probes[i].err) : "runs");
+	}
+	for (i = 0; i < ARRAY_SIZE(frames); i++) {
+		struct __sk_buff ctx = { .ifindex = LO_IFINDEX };
+		LIBBPF_OPTS(bpf_test_run_opts, opts,
+			.ctx_in = &ctx,
+			.ctx_size_in = sizeof(ctx),
+		);
+
+		build(&frames[i].pkt, &f);
+		opts.data_in = f.data;
+		opts.data_size_in = f.len;
+		err = bpf_prog_test_run_opts(in->tc_fd, &opts);
+		if (err != frames[i].err)
+			diag("test_run returned %d (%s), want %d", err, strerror(-err),
+			     frames[i].err);
+		if (tc_refuses(&f) != (frames[i].err != 0))
+			diag("tc_refuses() says %s", tc_refuses(&f) ? "refused" : "runs");
+		tap("%s: tc test_run with a %u-byte frame, %s: %s", in->label, f.len,
+		    frames[i].name, frames[i].err ? strerror(-frames[i].err) : "runs");
+	}
+}
+
+/* --- Scope policy ------------------------------------------------------------- */
+
+/* The interfaces policies may name: lo, where every frame runs, and one
+ * nothing runs on, to show that its rules and boundaries stay its own. */
+static const struct {
+	const char *name;
+	__u32 ifindex;
+} fake_ifaces[] = {
+	{ "lo", LO_IFINDEX },
+	{ "other0", OTHER_IFINDEX },
+};
+
+static uint32_t fake_ifindex(const char *name, void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fake_ifaces); i++)
+		if (!strcmp(name, fake_ifaces[i].name))
+			return fake_ifaces[i].ifindex;
+	return 0;
+}
+
+/* For the parser: a typo in a test's policy is an error, not a rule for an
+ * interface no test looks at. */
+static bool fake_iface_exists(const char *name, void *ctx)
+{
+	return fake_ifindex(name, ctx) != 0;
+}
+
+static const struct xm_conf_env fake_env = {
+	.iface_exists = fake_iface_exists,
+	.no_include = true,
+};
+
+static void policy_maps(struct inst *in, struct xm_policy_maps *m)
+{
+	struct xdp_mcast_bpf *sk = in->skel;
+
+	*m = (struct xm_policy_maps){
+		.config_fd = bpf_map__fd(sk->maps.xm_config),
+		.ifaces_fd = bpf_map__fd(sk->maps.xm_ifaces),
+		.boundary_fd = bpf_map__fd(sk->maps.xm_boundary),
+		.rule_grp_fd = bpf_map__fd(sk->maps.xm_rule_grp),
+		.rule_src_fd = bpf_map__fd(sk->maps.xm_rule_src),
+		.hits_fd = bpf_map__fd(sk->maps.xm_pol_hits),
+		.desc_fd = bpf_map__fd(sk->maps.xm_pol_desc),
+		.hits_size = bpf_map__max_entries(sk->maps.xm_pol_hits),
+	};
+}
+
+static struct xm_conf_errors conf_errs;
+
+/* Parse a policy and put it in force.  Returns the parsed policy (the
+ * reference's input), or NULL with the reason in the diagnostics. */
+static struct xm_conf *policy_set(struct inst *in, const char *name,
+				  const char *text, struct xm_policy_summary *sum)
+{
+	struct xm_policy_maps m;
+	struct xm_conf *c = NULL;
+	int err, i;
+
+	err = xm_conf_load_buffer(name, text, strlen(text), &fake_env, &c, &conf_errs);
+	if (err) {
+		diag("policy %s does not load: %s", name, strerror(-err));
+		for (i = 0; i < conf_errs.count && i < XM_CONF_MAX_ERRORS; i++)
+			diag("%s", conf_errs.msg[i]);
+		return NULL;
+	}
+	policy_maps(in, &m);
+	err = xm_policy_apply(&m, c, fake_ifindex, NULL, sum);
+	if (err) {
+		diag("xm_policy_apply(%s): %s", name, strerror(-err));
+		xm_conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void policy_clear(struct inst *in)
+{
+	struct xm_policy_maps m;
+	int err;
+
+	policy_maps(in, &m);
+	err = xm_policy_clear(&m);
+	if (err)
+		diag("xm_policy_clear: %s", strerror(-err));
+}
+
+static const struct xm_conf_rule *rule_at_line(const struct xm_conf *c, __u32 line)
+{
+	int i;
+
+	for (i = 0; i < c->nrules; i++)
+		if ((__u32)c->rules[i].pos.line == line)
+			return &c->rules[i];
+	return NULL;
+}
+
+static bool desc_prefix_is(__u8 family, __u8 len, const __be32 addr[4],
+			   const struct xm_prefix *p)
+{
+	return family == p->family && len == p->len &&
+	       !memcmp(addr, p->addr, sizeof(p->addr));
+}
+
+/* Every description of the generation in force is one rule or boundary
+ * of c, field by field, and every rule and boundary has one. */
+static void check_descs(struct inst *in, const struct xm_conf *c)
+{
+	int nbounds = 0, rules = 0, bounds = 0, k, j;
+	struct xm_policy_maps m;
+	struct xm_config cfg;
+	struct xm_pol_desc d;
+	__u32 base, i;
+
+	policy_maps(in, &m);
+	if (xm_policy_current(&m, &cfg, &base)) {
+		diag("cannot read xm_config: %s", strerror(errno));
+		return;
+	}
+	for (k = 0; k < c->nphyints; k++)
+		nbounds += c->phyints[k].nboundaries;
+	if (!(cfg.flags & XM_CFG_POLICY) || cfg.nhits != (__u32)(c->nrules + nbounds))
+		diag("xm_config flags 0x%x nhits %u, want the policy flag and %d", cfg.flags,
+		     cfg.nhits, c->nrules + nbounds);
+	for (i = base; i < base + cfg.nhits && i < TEST_POL_HITS; i++) {
+		const struct xm_conf_rule *r;
+		bool found = false;
+
+		if (bpf_map__lookup_elem(in->skel->maps.xm_pol_desc, &i, sizeof(i), &d,
+					 sizeof(d), 0)) {
+			diag("cannot read xm_pol_desc[%u]: %s", i, strerror(errno));
+			continue;
+		}
+		if (d.kind == XM_POL_RULE && (r = rule_at_line(c, d.line))) {
+			rules++;
+			if (d.dir != r->dir || d.deny != r->deny || d.audit != r->audit ||
+			    d.ifindex != (r->iface[0] ? fake_ifindex(r->iface, NULL) : 0) ||
+			    !desc_prefix_is(d.group_family, d.group_len, d.group, &r->group) ||
+			    !desc_prefix_is(d.source_family, d.source_len, d.source,
+					    &r->source))
+				diag("xm_pol_desc[%u] does not describe the rule of line %u",
+				     i, d.line);
+			continue;
+		}
+		for (k = 0; k < c->nphyints && d.kind == XM_POL_BOUNDARY; k++) {
+			const struct xm_conf_phyint *pi = &c->phyints[k];
+
+			if ((__u32)pi->pos.line != d.line)
+				continue;
+			for (j = 0; j < pi->nboundaries; j++)
+				found |= d.deny && d.ifindex == fake_ifindex(pi->name, NULL) &&
+					 desc_prefix_is(d.group_family, d.group_len, d.group,
+							&pi->boundaries[j]);
+		}
+		if (found)
+			bounds++;
+		else
+			diag("xm_pol_desc[%u] (kind %u, line %u) describes nothing of the "
+			     "policy", i, d.kind, d.line);
+	}
+	if (rules != c->nrules || bounds != nbounds)
+		diag("%d rules and %d boundaries described, want %d and %d", rules, bounds,
+		     c->nrules, nbounds);
+}
+
+/* What a frame must do at one hook: its reason, and the policy line whose
+ * counter counts it (0: no policy counter moves). */
+struct outcome {
+	int reason;
+	int line;
+};
+
+#define ALLOWED		{ R(FORWARD), 0 }	/* forward, no line decides */
+#define BY(r, line)	{ R(r), line }		/* decided by that line */
+#define AS(r)		{ R(r), 0 }		/* a reason no line gives */
+#define LEFT_ALONE	{ NOT_MCAST, 0 }	/* passes, nothing counted */
+
+struct pol_case {
+	const char *name;
+	struct outcome at[HOOK_COUNT];	/* in, out local, out forwarded */
+	struct pkt pkt;
+};
+
+#define PCASE(n, at_in, at_local, at_fwd, ...) \
+	{ .name = n, .at = { at_in, at_local, at_fwd }, .pkt = { __VA_ARGS__ } }
+
+#define IGMP_REPORT	.proto = IPPROTO_IGMP, .ttl = 1, .ra = true
+#define MLD_REPORT(t)	.src = "fe80::1", .ttl = 1, .ra = true, \
+			.proto = IPPROTO_ICMPV6, .type = t
+
+/* No policy: egress counts data as forward and leaves control alone. */
+static const struct pol_case none_cases[] = {
+	PCASE("v4 data", ALLOWED, ALLOWED, ALLOWED, .dst = "239.30.1.1"),
+	PCASE("v4 TTL 1: expired on ingress, no threshold on egress",
+	      AS(TTL_EXPIRED), ALLOWED, ALLOWED, .dst = "239.30.1.2", .ttl = 1),
+	PCASE("v4 IGMPv2 report", AS(IGMP), LEFT_ALONE, LEFT_ALONE,
+	      .dst = "239.30.1.3", IGMP_REPORT),
+	PCASE("v4 link-local 224.0.0.251", AS(LINK_LOCAL), LEFT_ALONE, LEFT_ALONE,
+	      .dst = "224.0.0.251"),
+	PCASE("v4 cut inside daddr", AS(MALFORMED), LEFT_ALONE, LEFT_ALONE,
+	      .dst = "239.30.1.4", .len = AT_L3 + 19),
+	PCASE("v4 unicast", LEFT_ALONE, LEFT_ALONE, LEFT_ALONE, .dst = "10.0.0.2",
+	      .mac = MAC_UNICAST),
+	PCASE("v6 data", ALLOWED, ALLOWED, ALLOWED, .dst = "ff0e::30:1"),
+	PCASE("v6 MLDv1 report to a routable group", AS(MLD), LEFT_ALONE, LEFT_ALONE,
+	      .dst = "ff0e::30:2", MLD_REPORT(ICMPV6_MGM_REPORT)),
+	PCASE("v6 link-local ff02::fb", AS(LINK_LOCAL), LEFT_ALONE, LEFT_ALONE,
+	      .dst = "ff02::fb"),
+	PCASE("v6 node-local ff01::1", AS(NODE_LOCAL), LEFT_ALONE, LEFT_ALONE,
+	      .dst = "ff01::1"),
+	PCASE("v6 unicast", LEFT_ALONE, LEFT_ALONE, LEFT_ALONE, .dst = "2001:db8::2",
+	      .mac = MAC_UNICAST),
+};
+
+static const char scope_policy[] =
+	"# boundaries and a TTL threshold\n"					/* 1 */
+	"phyint lo ttl-threshold 32 boundary 239.255.0.0/16 boundary ff05::/16 "
+	"boundary 224.0.0.0/24 boundary ff02::/16\n"				/* 2 */
+	"phyint other0 boundary 239.1.0.0/16 boundary ff0e::/16\n"		/* 3 */
+	"allow in lo group 239.255.1.0/24\n"					/* 4 */
+	"allow out any group ff05::1:0/112\n";					/* 5 */
+
+static const struct pol_case scope_cases[] = {
+	PCASE("v4 in boundary 239.255.0.0/16", BY(BOUNDARY, 2), BY(BOUNDARY, 2),
+	      BY(BOUNDARY, 2), .dst = "239.255.7.7"),
+	PCASE("v4 first group of the boundary", BY(BOUNDARY, 2), BY(BOUNDARY, 2),
+	      BY(BOUNDARY, 2), .dst = "239.255.0.0"),
+	PCASE("v4 last group of the boundary", BY(BOUNDARY, 2), BY(BOUNDARY, 2),
+	      BY(BOUNDARY, 2), .dst = "239.255.255.255"),
+	PCASE("v4 just below the boundary", ALLOWED, ALLOWED, ALLOWED,
+	      .dst = "239.254.255.255"),
+	PCASE("v4 an allow rule does not open the boundary", BY(BOUNDARY, 2),
+	      BY(BOUNDARY, 2), BY(BOUNDARY, 2), .dst = "239.255.1.1"),
+	PCASE("v4 another interface's boundary does not apply", ALLOWED, ALLOWED,
+	      ALLOWED, .dst = "239.1.1.1"),
+	PCASE("v4 the boundary comes before the TTL threshold", BY(BOUNDARY, 2),
+	      BY(BOUNDARY, 2), BY(BOUNDARY, 2), .dst = "239.255.2.2", .ttl = 5),
+	PCASE("v4 TTL 1 in the boundary", BY(BOUNDARY, 2), BY(BOUNDARY, 2),
+	      BY(BOUNDARY, 2), .dst = "239.255.2.3", .ttl = 1),
+	PCASE("v4 non-first fragment in the boundary", BY(BOUNDARY, 2),
+	      BY(BOUNDARY, 2), BY(BOUNDARY, 2), .dst = "239.255.3.3", .frag_off = 185),
+	PCASE("v4 bad source in the boundary: dropped as such on ingress",
+	      AS(BAD_SOURCE), BY(BOUNDARY, 2), BY(BOUNDARY, 2), .dst = "239.255.4.4",
+	      .src = "127.0.0.1"),
+	PCASE("v4 IGMP report to a boundary group is never policed", AS(IGMP),
+	      LEFT_ALONE, LEFT_ALONE, .dst = "239.255.0.1", IGMP_REPORT),
+	PCASE("v4 IGMPv3 report in boundary 224.0.0.0/24 is never policed", AS(IGMP),
+	      LEFT_ALONE, LEFT_ALONE, .dst = "224.0.0.22", IGMP_REPORT,
+	      .type = IGMPV3_HOST_MEMBERSHIP_REPORT),
+	PCASE("v4 link-local in boundary 224.0.0.0/24 is never policed",
+	      AS(LINK_LOCAL), LEFT_ALONE, LEFT_ALONE, .dst = "224.0.0.251"),
+	PCASE("v6 in boundary ff05::/16", BY(BOUNDARY, 2), BY(BOUNDARY, 2),
+	      BY(BOUNDARY, 2), .dst = "ff05::7"),
+	PCASE("v6 an allow rule does not open the boundary", BY(BOUNDARY, 2),
+	      BY(BOUNDARY, 2), BY(BOUNDARY, 2), .dst = "ff05::1:3"),
+	PCASE("v6 ff15::1: the boundary names flag value 0 only", ALLOWED, ALLOWED,
+	      ALLOWED, .dst = "ff15::1"),
+	PCASE("v6 another interface's boundary does not apply", ALLOWED, ALLOWED,
+	      ALLOWED, .dst = "ff0e::1"),
+	PCASE("v6 MLDv1 report to a boundary group is never policed", AS(MLD),
+	      LEFT_ALONE, LEFT_ALONE, .dst = "ff05::1:3",
+	      MLD_REPORT(ICMPV6_MGM_REPORT)),
+	PCASE("v6 MLDv2 report in boundary ff02::/16 is never policed", AS(MLD),
+	      LEFT_ALONE, LEFT_ALONE, .dst = "ff02::16", MLD_REPORT(ICMPV6_MLD2_REPORT)),
+	PCASE("v6 link-local in boundary ff02::/16 is never policed", AS(LINK_LOCAL),
+	      LEFT_ALONE, LEFT_ALONE, .dst = "ff02::fb"),
+
+	/* ttl-threshold 32: out only with a TTL before decrement above 32.  A
+	 * forwarded packet had one more than it has on the wire. */
+	PCASE("v4 TTL 31", ALLOWED, AS(TTL_THRESHOLD), AS(TTL_THRESHOLD),
+	      .dst = "239.40.0.1", .ttl = 31),
+	PCASE("v4 TTL 32", ALLOWED, AS(TTL_THRESHOLD), ALLOWED,
+	      .dst = "239.40.0.1", .ttl = 32),
+	PCASE("v4 TTL 33", ALLOWED, ALLOWED, ALLOWED, .dst = "239.40.0.1", .ttl = 33),
+	PCASE("v4 TTL 2: no threshold on ingress", ALLOWED, AS(TTL_THRESHOLD),
+	      AS(TTL_THRESHOLD), .dst = "239.40.0.1", .ttl = 2),
+	PCASE("v4 TTL 1", AS(TTL_EXPIRED), AS(TTL_THRESHOLD), AS(TTL_THRESHOLD),
+	      .dst = "239.40.0.1", .ttl = 1),
+	PCASE("v4 TTL 255", ALLOWED, ALLOWED, ALLOWED, .dst = "239.40.0.1",
+	      .ttl = 255),
+	PCASE("v4 link-local TTL 1: no threshold", AS(LINK_LOCAL), LEFT_ALONE,
+	      LEFT_ALONE, .dst = "224.0.0.252", .ttl = 1),
+	PCASE("v6 hop limit 31", ALLOWED, AS(TTL_THRESHOLD), AS(TTL_THRESHOLD),
+	      .dst = "ff0e::40:1", .ttl = 31),
+	PCASE("v6 hop limit 32", ALLOWED, AS(TTL_THRESHOLD), ALLOWED,
+	      .dst = "ff0e::40:1", .ttl = 32),
+	PCASE("v6 hop limit 33", ALLOWED, ALLOWED, ALLOWED, .dst = "ff0e::40:1",
+	      .ttl = 33),
+	PCASE("v6 hop limit 1", AS(TTL_EXPIRED), AS(TTL_THRESHOLD), AS(TTL_THRESHOLD),
+	      .dst = "ff0e::40:1", .ttl = 1),
+	PCASE("v6 hop limit 255", ALLOWED, ALLOWED, ALLOWED, .dst = "ff0e::40:1",
+	      .ttl = 255),
+};
+
+/* IPv4 rules; lo has rules of its own in both directions. */
+static const char v4_rules_policy[] =
+	"deny in any group 239.2.0.0/16\n"					/* 1 */
+	"allow in any group 239.2.1.0/24\n"					/* 2 */
+	"deny in any group 239.3.3.0/24\n"					/* 3 */
+	"allow in any group 239.3.0.0/16 source 10.3.3.3\n"			/* 4 */
+	"deny in any group 239.4.0.0/16 source 10.0.0.0/8\n"			/* 5 */
+	"allow in any group 239.4.0.0/16 source 10.4.0.0/16\n"			/* 6 */
+	"deny in any group 239.5.0.0/16\n"					/* 7 */
+	"allow in lo group 239.5.0.0/16\n"					/* 8 */
+	"deny in any group 239.5.5.0/24 source 10.5.0.0/16\n"			/* 9 */
+	"allow in lo group 239.5.5.0/24\n"					/* 10 */
+	"deny in other0 group 239.6.0.0/16\n"					/* 11 */
+	"deny in any group 239.7.0.0/16 audit\n"				/* 12 */
+	"allow in any group 239.7.1.0/24 audit\n"				/* 13 */
+	"deny out any group 239.8.0.0/16\n"					/* 14 */
+	"allow out lo group 239.8.1.0/24\n"					/* 15 */
+	"deny out lo group 239.8.2.0/24 source 10.8.0.0/16 audit\n"		/* 16 */
+	"deny in any group 224.0.0.0/4 source 10.9.0.0/16\n"			/* 17 */
+	"deny out any group 224.0.0.0/4 source 10.9.0.0/16\n";			/* 18 */
+
+static const struct pol_case v4_rules_cases[] = {
+	PCASE("deny in: only on ingress", BY(POLICY, 1), ALLOWED, ALLOWED,
+	      .dst = "239.2.9.9"),
+	PCASE("an allow more specific than a deny", BY(FORWARD, 2), ALLOWED, ALLOWED,
+	      .dst = "239.2.1.1"),
+	PCASE("TTL 1 is policed", BY(POLICY, 1), ALLOWED, ALLOWED, .dst = "239.2.9.9",
+	      .ttl = 1),
+	PCASE("a non-first fragment is policed", BY(POLICY, 1), ALLOWED, ALLOWED,
+	      .dst = "239.2.9.9", .frag_off = 185),
+	PCASE("a longer group beats a longer source", BY(POLICY, 3), ALLOWED, ALLOWED,
+	      .dst = "239.3.3.9", .src = "10.3.3.3"),
+	PCASE("the shorter group's source rule outside the longer group",
+	      BY(FORWARD, 4), ALLOWED, ALLOWED, .dst = "239.3.7.9", .src = "10.3.3.3"),
+	PCASE("no rule for another source outside the longer group", ALLOWED,
+	      ALLOWED, ALLOWED, .dst = "239.3.7.9", .src = "10.3.3.4"),
+	PCASE("the longer group for every source", BY(POLICY, 3), ALLOWED, ALLOWED,
+	      .dst = "239.3.3.9", .src = "10.3.3.4"),
+	PCASE("same group: the longer source decides (allow /16 over deny /8)",
+	      BY(FORWARD, 6), ALLOWED, ALLOWED, .dst = "239.4.1.1", .src = "10.4.1.1"),
+	PCASE("same group: the /8 source deny", BY(POLICY, 5), ALLOWED, ALLOWED,
+	      .dst = "239.4.1.1", .src = "10.5.1.1"),
+	PCASE("same group: no source matches", ALLOWED, ALLOWED, ALLOWED,
+	      .dst = "239.4.1.1", .src = "192.0.2.1"),
+	PCASE("an interface rule beats an any rule", BY(FORWARD, 8), ALLOWED, ALLOWED,
+	      .dst = "239.5.1.1"),
+	PCASE("a longer source beats an interface rule", BY(POLICY, 9), ALLOWED,
+	      ALLOWED, .dst = "239.5.5.5", .src = "10.5.1.1"),
+	PCASE("the interface rule where the longer source does not match",
+	      BY(FORWARD, 10), ALLOWED, ALLOWED, .dst = "239.5.5.5"),
+	PCASE("another interface's rule does not apply", ALLOWED, ALLOWED, ALLOWED,
+	      .dst = "239.6.1.1"),
+	PCASE("audit deny: passes as policy_audit", BY(POLICY_AUDIT, 12), ALLOWED,
+	      ALLOWED, .dst = "239.7.2.2"),
+	PCASE("audit allow: passes as policy_audit", BY(POLICY_AUDIT, 13), ALLOWED,
+	      ALLOWED, .dst = "239.7.1.1"),
+	PCASE("deny out: only on egress", ALLOWED, BY(POLICY, 14), BY(POLICY, 14),
+	      .dst = "239.8.9.9"),
+	PCASE("allow out on lo, more specific", ALLOWED, BY(FORWARD, 15),
+	      BY(FORWARD, 15), .dst = "239.8.1.1"),
+	PCASE("audit deny out with a source", ALLOWED, BY(POLICY_AUDIT, 16),
+	      BY(POLICY_AUDIT, 16), .dst = "239.8.2.2", .src = "10.8.1.1"),
+	PCASE("other sources fall back to the shorter group", ALLOWED, BY(POLICY, 14),
+	      BY(POLICY, 14), .dst = "239.8.2.2"),
+	PCASE("224.0.0.0/4 from 10.9/16: data denied both ways", BY(POLICY, 17),
+	      BY(POLICY, 18), BY(POLICY, 18), .dst = "239.9.9.9", .src = "10.9.1.1"),
+	PCASE("224.0.1.1 (outside 224.0.0.0/24) is policed", BY(POLICY, 17),
+	      BY(POLICY, 18), BY(POLICY, 18), .dst = "224.0.1.1", .src = "10.9.1.1"),
+	PCASE("IGMP is never policed", AS(IGMP), LEFT_ALONE, LEFT_ALONE,
+	      .dst = "239.9.9.9", .src = "10.9.1.1", IGMP_REPORT),
+	PCASE("link-local is never policed", AS(LINK_LOCAL), LEFT_ALONE, LEFT_ALONE,
+	      .dst = "224.0.0.251", .src = "10.9.1.1"),
+};
+
+/* IPv6 rules; lo has rules of its own out only, so ingress uses the tables
+ * of 'any'. */
+static const char v6_rules_policy[] =
+	"deny in any group ff0e::/16\n"						/* 1 */
+	"allow in any group ff0e::1:0/112\n"					/* 2 */
+	"deny in any group ff0e::2:0/112 source 2001:db8::/32\n"		/* 3 */
+	"allow in any group ff0e::2:0/112 source 2001:db8:1::/48\n"		/* 4 */
+	"deny in any group ff0e::3:0/112\n"					/* 5 */
+	"allow in any group ff0e::/16 source 2001:db8:3::3\n"			/* 6 */
+	"deny in other0 group ff05::/16\n"					/* 7 */
+	"deny in any group ff08::/16 audit\n"					/* 8 */
+	"allow in any group ff08::8:0/112 audit\n"				/* 9 */
+	"deny out any group ff0e::/16\n"					/* 10 */
+	"allow out lo group ff0e::/16\n"					/* 11 */
+	"deny out any group ff0e::4:0/112 source 2001:db8:4::/48\n"		/* 12 */
+	"deny in any group ff02::/16\n"						/* 13 */
+	"deny out any group ff02::/16\n"					/* 14 */
+	"deny in any group ff00::/8 source 2001:db8:9::/48\n"			/* 15 */
+	"deny out any group ff00::/8 source 2001:db8:9::/48\n";			/* 16 */
+
+static const struct pol_case v6_rules_cases[] = {
+	PCASE("deny in; out, lo's allow beats the any deny", BY(POLICY, 1),
+	      BY(FORWARD, 11), BY(FORWARD, 11), .dst = "ff0e::9"),
+	PCASE("an allow more specific than a deny", BY(FORWARD, 2), BY(FORWARD, 11),
+	      BY(FORWARD, 11), .dst = "ff0e::1:5"),
+	PCASE("same group: the longer source decides (allow /48 over deny /32)",
+	      BY(FORWARD, 4), BY(FORWARD, 11), BY(FORWARD, 11), .dst = "ff0e::2:5",
+	      .src = "2001:db8:1::1"),
+	PCASE("same group: the /32 source deny", BY(POLICY, 3), BY(FORWARD, 11),
+	      BY(FORWARD, 11), .dst = "ff0e::2:5", .src = "2001:db8:2::1"),
+	PCASE("no source of the /112 matches: the /16 decides", BY(POLICY, 1),
+	      BY(FORWARD, 11), BY(FORWARD, 11), .dst = "ff0e::2:5", .src = "2001:db9::1"),
+	PCASE("a longer group beats a longer source", BY(POLICY, 5), BY(FORWARD, 11),
+	      BY(FORWARD, 11), .dst = "ff0e::3:5", .src = "2001:db8:3::3"),
+	PCASE("same group: a source rule beats none", BY(FORWARD, 6), BY(FORWARD, 11),
+	      BY(FORWARD, 11), .dst = "ff0e::9", .src = "2001:db8:3::3"),
+	PCASE("another interface's rule does not apply", ALLOWED, ALLOWED, ALLOWED,
+	      .dst = "ff05::9"),
+	PCASE("a source rule under ff00::/8", BY(POLICY, 15), BY(POLICY, 16),
+	      BY(POLICY, 16), .dst = "ff05::9", .src = "2001:db8:9::1"),
+	PCASE("audit deny: passes as policy_audit", BY(POLICY_AUDIT, 8), ALLOWED,
+	      ALLOWED, .dst = "ff08::1"),
+	PCASE("audit allow: passes as policy_audit", BY(POLICY_AUDIT, 9), ALLOWED,
+	      ALLOWED, .dst = "ff08::8:1"),
+	PCASE("out: a longer group with a source beats lo's allow", BY(POLICY, 1),
+	      BY(POLICY, 12), BY(POLICY, 12), .dst = "ff0e::4:1",
+	      .src = "2001:db8:4::1"),
+	PCASE("hop limit 1 is policed", BY(POLICY, 1), BY(FORWARD, 11),
+	      BY(FORWARD, 11), .dst = "ff0e::9", .ttl = 1),
+	PCASE("a non-first fragment is policed", BY(POLICY, 1), BY(FORWARD, 11),
+	      BY(FORWARD, 11), .dst = "ff0e::9", .frag_off = 185),
+	PCASE("link-local is never policed", AS(LINK_LOCAL), LEFT_ALONE, LEFT_ALONE,
+	      .dst = "ff02::fb"),
+	PCASE("MLDv2 report to ff02::16 is never policed", AS(MLD), LEFT_ALONE,
+	      LEFT_ALONE, .dst = "ff02::16", MLD_REPORT(ICMPV6_MLD2_REPORT)),
+	PCASE("MLDv1 report to a denied group is never policed", AS(MLD), LEFT_ALONE,
+	      LEFT_ALONE, .dst = "ff0e::1:3", MLD_REPORT(ICMPV6_MGM_REPORT)),
+};
+
+struct pol_suite {
+	const char *name;
+	const char *policy;		/* NULL: no policy in force */
+	const struct pol_case *cases;
+	size_t ncases;
+};
+
+#define SUITE(n, text, table) { n, text, table, ARRAY_SIZE(table) }
+
+static const struct pol_suite suites[] = {
+	SUITE("none", NULL, none_cases),
+	SUITE("scope", scope_policy, scope_cases),
+	SUITE("v4 rules", v4_rules_policy, v4_rules_cases),
+	SUITE("v6 rules", v6_rules_policy, v6_rules_cases),
+};
+
+/* A policy case at every hook: the frame's reason and verdict, and the one
+ * policy counter that counts it. */
+static void run_pol_case(struct inst *in, const struct pol_suite *s,
+			 const struct pol_case *pc, const struct pkt *p,
+			 const char *name)
+{
+	char skip_name[256];
+	struct expect e;
+	struct frame f;
+	enum hook h;
+
+	build(p, &f);
+	for (h = 0; h < HOOK_COUNT; h++) {
+		if (h != HOOK_IN && tc_refuses(&f)) {
+			snprintf(skip_name, sizeof(skip_name), "%s: %s: %s: %s",
+				 in->label, s->name, hook_names[h], name);
+			skip(skip_name, "test_run refuses an IP skb shorter than its "
+			     "IP header");
+			continue;
+		}
+		case_expect(h, p, pc->at[h].reason, &e);
+		e.hit_line = pc->at[h].line;
+		run_expect(in, &f, &e);
+		tap("%s: %s: %s: %s", in->label, s->name, hook_names[h], name);
+	}
+}
+
+static void run_suite(struct inst *in, const struct pol_suite *s)
+{
+	struct xm_conf *c = NULL;
+	char name[160];
+	struct pkt p;
+	size_t i, t;
+
+	if (s->policy) {
+		c = policy_set(in, s->name, s->policy, NULL);
+		if (c)
+			check_descs(in, c);
+		if (!tap("%s: %s: policy in force, xm_pol_desc describes every rule "
+			 "and boundary", in->label, s->name))
+			goto out;
+	} else {
+		policy_clear(in);
+		tap("%s: %s: no policy in force", in->label, s->name);
+	}
+	for (i = 0; i < s->ncases; i++) {
+		const struct pol_case *pc = &s->cases[i];
+
+		if (pc->pkt.tag != TAGS_ALL) {
+			run_pol_case(in, s, pc, &pc->pkt, pc->name);
+			continue;
+		}
+		for (t = 0; t < ARRAY_SIZE(tag_variants); t++) {
+			pkt_variant(&pc->pkt, pc->name, t, &p, name, sizeof(name));
+			run_pol_case(in, s, pc, &p, name);
+		}
+	}
+out:
+	xm_conf_free(c);
+}
+
+/* --- Policy switch ------------------------------------------------------------ */
+
+/* Keys of generation gen (-1: every key) in a policy LPM map. */
+static int count_gen_keys(struct bpf_map *map, int gen)
+{
+	bool source_keys = bpf_map__key_size(map) == sizeof(struct xm_lpm_source_key);
+	char cur[64], next[64];
+	void *prev = NULL;
+	int n = 0, g;
+
+	while (bpf_map__get_next_key(map, prev, next, bpf_map__key_size(map)) == 0) {
+		memcpy(cur, next, sizeof(cur));
+		prev = cur;
+		if (source_keys)
+			g = ((struct xm_lpm_source_key *)cur)->node >> 31;
+		else
+			g = ((struct xm_lpm_group_key *)cur)->gen;
+		n += gen < 0 || g == gen;
+	}
+	return n;
+}
+
+static __u32 current_epoch(struct inst *in)
+{
+	struct xm_policy_maps m;
+	struct xm_config cfg = { 0 };
+	__u32 base;
+
+	policy_maps(in, &m);
+	if (xm_policy_current(&m, &cfg, &base))
+		diag("cannot read xm_config: %s", strerror(errno));
+	return cfg.epoch;
+}
+
+/* Run one frame of p at hook h and check it like a policy case: reason,
+ * and the policy line that counts it (0 none). */
+static void run_policed(struct inst *in, enum hook h, const struct pkt *p,
+			int reason, int line)
+{
+	struct expect e;
+	struct frame f;
+
+	build(p, &f);
+	case_expect(h, p, reason, &e);
+	e.hit_line = line;
+	run_expect(in, &f, &e);
+}
+
+/* The decision the flow's cache slot holds on cpu: for epoch, reason.
+ * policy_epoch() sets the top bit, so that no epoch reads as "none". */
+static void check_slot_decision(struct inst *in, const struct pkt *p, int cpu,
+				__u32 epoch, int reason)
+{
+	struct xm_flow_key key;
+	struct cache_view v;
+
+	pkt_flow_key(p, &key);
+	view_flow(in, &key, cpu, &v);
+	if (!v.in_slot)
+		diag("the flow is not in its cache slot");
+	else if (v.slot.pol_epoch != (epoch | 0x80000000u) ||
+		 v.slot.pol_reason != (__u32)reason)
+		diag("the slot holds decision %s for epoch 0x%x, want %s for 0x%x",
+		     reason_name(v.slot.pol_reason), v.slot.pol_epoch, reason_name(reason),
+		     epoch | 0x80000000u);
+}
+
+/* No key of generation gen is left, and lo has no policy in it. */
+static void check_gen_gone(struct inst *in, int gen)
+{
+	struct xdp_mcast_bpf *sk = in->skel;
+	struct xm_iface lo, zero = { 0 };
+	__u32 ifindex = LO_IFINDEX;
+	int n;
+
+	n = count_gen_keys(sk->maps.xm_boundary, gen) +
+	    count_gen_keys(sk->maps.xm_rule_grp, gen) +
+	    count_gen_keys(sk->maps.xm_rule_src, gen);
+	if (n)
+		diag("%d keys of generation %d are left in the policy maps", n, gen);
+	if (bpf_map__lookup_elem(sk->maps.xm_ifaces, &ifindex, sizeof(ifindex), &lo,
+				 sizeof(lo), 0))
+		diag("cannot read lo's entry: %s", strerror(errno));
+	else if (memcmp(&lo.pol[gen], &zero.pol[gen], sizeof(lo.pol[gen])))
+		diag("lo keeps a policy in generation %d", gen);
+}
+
+/*
+ * Switching: the data path follows the new policy from its very next frame,
+ * even for a flow whose decision sits in the flow cache (the slot keeps the
+ * epoch it decided for), and the old generation leaves the maps.
+ */
+static void policy_switch_tests(struct inst *in)
+{
+	static const char pol_a[] =
+		"deny in any group 239.50.0.0/16\n"		/* 1 */
+		"phyint lo boundary 239.51.0.0/16\n"		/* 2 */
+		"deny out any group 239.50.0.0/16\n";		/* 3 */
+	static const char pol_b[] =
+		"deny in any group 239.50.0.0/16 audit\n";	/* 1 */
+	static const char pol_c[] =
+		"allow in any group 239.50.0.0/16\n";		/* 1 */
+	struct pkt flow = { .dst = "239.50.1.1", .tag = UNTAGGED };
+	struct pkt bound = { .dst = "239.51.1.1", .tag = UNTAGGED };
+	struct xdp_mcast_bpf *sk = in->skel;
+	struct xm_policy_summary sum;
+	struct xm_conf *c;
+	int cpu = allowed_cpu(0), gen, n;
+	__u32 epoch;
+
+	if (!pin_cpu(cpu)) {
+		tap("%s: switch: pin the test to one CPU", in->label);
+		return;
+	}
+
+	xm_conf_free(policy_set(in, "A", pol_a, NULL));
+	epoch = current_epoch(in);
+	run_policed(in, HOOK_IN, &flow, R(POLICY), 1);
+	run_policed(in, HOOK_IN, &flow, R(POLICY), 1);
+	check_slot_decision(in, &flow, cpu, epoch, R(POLICY));
+	run_policed(in, HOOK_IN, &bound, R(BOUNDARY), 2);
+	run_policed(in, HOOK_OUT_LOCAL, &flow, R(POLICY), 3);
+	tap("%s: switch: policy A: the flow denied, its decision cached with the "
+	    "epoch", in->label);
+
+	gen = epoch & 1;
+	c = policy_set(in, "B", pol_b, &sum);
+	epoch = current_epoch(in);
+	run_policed(in, HOOK_IN, &flow, R(POLICY_AUDIT), 1);
+	check_slot_decision(in, &flow, cpu, epoch, R(POLICY_AUDIT));
+	run_policed(in, HOOK_IN, &bound, R(FORWARD), 0);
+	run_policed(in, HOOK_OUT_LOCAL, &flow, R(FORWARD), 0);
+	tap("%s: switch: policy B: the very next frame of the flow follows B",
+	    in->label);
+
+	check_gen_gone(in, gen);
+	n = count_gen_keys(sk->maps.xm_rule_grp, !gen);
+	if (n != sum.group_nodes || count_gen_keys(sk->maps.xm_rule_src, !gen) !=
+	    sum.source_entries || count_gen_keys(sk->maps.xm_boundary, !gen) !=
+	    sum.boundaries)
+		diag("generation %d does not hold what xm_policy_apply() says it "
+		     "installed (%d group nodes, %d sources, %d boundaries)", !gen,
+		     sum.group_nodes, sum.source_entries, sum.boundaries);
+	if (c)
+		check_descs(in, c);
+	xm_conf_free(c);
+	tap("%s: switch: generation %d is gone from every policy map, generation %d "
+	    "holds B", in->label, gen, !gen);
+
+	/* A decision cached under A meets C, two switches later: same
+	 * generation, another epoch. */
+	xm_conf_free(policy_set(in, "A again", pol_a, NULL));
+	run_policed(in, HOOK_IN, &flow, R(POLICY), 1);
+	xm_conf_free(policy_set(in, "B again", pol_b, NULL));
+	xm_conf_free(policy_set(in, "C", pol_c, NULL));
+	epoch = current_epoch(in);
+	run_policed(in, HOOK_IN, &flow, R(FORWARD), 1);
+	check_slot_decision(in, &flow, cpu, epoch, R(FORWARD));
+	tap("%s: switch: a decision cached two switches ago, in the same generation, "
+	    "is not reused", in->label);
+
+	policy_clear(in);
+	run_policed(in, HOOK_IN, &flow, R(FORWARD), 0);
+	run_policed(in, HOOK_IN, &bound, R(FORWARD), 0);
+	run_policed(in, HOOK_OUT_LOCAL, &flow, R(FORWARD), 0);
+	run_policed(in, HOOK_OUT_FWD, &bound, R(FORWARD), 0);
+	check_gen_gone(in, 0);
+	check_gen_gone(in, 1);
+	unpin();
+	tap("%s: switch: xm_policy_clear() turns the policy off and empties the maps",
+	    in->label);
+}
+
+/* --- Differential: the data path against xm_policy_match() ------------------ */
+
+static __u32 rnd(__u32 *seed, __u32 n)
+{
+	return xorshift32(seed) % n;
+}
+
+/* Clear the bits of p beyond its length. */
+static void mask_prefix(struct xm_prefix *p)
+{
+	__u8 *b = (__u8 *)p->addr;
+	int i, bits;
+
+	for (i = 0; i < 16; i++) {
+		bits = p->len - i * 8;
+		b[i] &= bits >= 8 ? 0xff : bits <= 0 ? 0 : (__u8)(0xff << (8 - bits));
+	}
+}
+
+/*
+ * The differential draws addresses from a small universe, so that rules
+ * nest and overlap and packets meet them: IPv4 groups 239.a.b.c and
+ * sources 10.a.b.c, IPv6 groups ff05::/16 or ff0e::/16 with a, b, c in
+ * bytes 5, 14 and 15, sources 2001:db8::/32 likewise, a, b, c in 0..3.
+ * The lengths cut through those bytes and between them; lengths that hold
+ * the whole universe are rare, so that a table often has several roots.
+ */
+static const __u8 v4_group_lens[] = {
+	4, 8, 15, 15, 16, 16, 16, 23, 23, 24, 24, 24, 31, 31, 32, 32, 32,
+};
+static const __u8 v4_source_lens[] = { 8, 15, 16, 16, 23, 24, 24, 31, 32, 32 };
+static const __u8 v6_group_lens[] = {
+	8, 16, 16, 47, 47, 48, 48, 48, 119, 119, 120, 120, 120, 127, 127, 128, 128, 128,
+};
+static const __u8 v6_source_lens[] = { 32, 47, 48, 48, 119, 120, 120, 127, 128, 128 };
+
+static void diff_addr(__u32 *seed, __u8 family, bool group, struct xm_prefix *p)
+{
+	__u8 *b = (__u8 *)p->addr;
+
+	memset(p, 0, sizeof(*p));
+	p->family = family;
+	if (family == XM_AF_INET) {
+		b[0] = group ? 239 : 10;
+		b[1] = rnd(seed, 4);
+		b[2] = rnd(seed, 4);
+		b[3] = rnd(seed, 4);
+		p->len = 32;
+		return;
+	}
+	if (group) {
+		b[0] = 0xff;
+		b[1] = rnd(seed, 2) ? 0x0e : 0x05;
+	} else {
+		b[0] = 0x20;
+		b[1] = 0x01;
+		b[2] = 0x0d;
+		b[3] = 0xb8;
+	}
+	b[5] = rnd(seed, 4);
+	b[14] = rnd(seed, 4);
+	b[15] = rnd(seed, 4);
+	p->len = 128;
+}
+
+static void diff_prefix(__u32 *seed, __u8 family, bool group, struct xm_prefix *p)
+{
+	const __u8 *lens;
+	size_t n;
+
+	if (family == XM_AF_INET) {
+		lens = group ? v4_group_lens : v4_source_lens;
+		n = group ? ARRAY_SIZE(v4_group_lens) : ARRAY_SIZE(v4_source_lens);
+	} else {
+		lens = group ? v6_group_lens : v6_source_lens;
+		n = group ? ARRAY_SIZE(v6_group_lens) : ARRAY_SIZE(v6_source_lens);
+	}
+	diff_addr(seed, family, group, p);
+	p->len = lens[rnd(seed, n)];
+	mask_prefix(p);
+}
+
+struct diff_rule {
+	__u8 dir;
+	const char *iface;
+	struct xm_prefix group;
+	struct xm_prefix source;	/* family 0: every source */
+};
+
+static bool same_match(const struct diff_rule *a, const struct diff_rule *b)
+{
+	return a->dir == b->dir && !strcmp(a->iface, b->iface) &&
+	       !memcmp(&a->group, &b->group, sizeof(a->group)) &&
+	       !memcmp(&a->source, &b->source, sizeof(a->source));
+}
+
+/* DIFF_RULES random rules, none matching what another matches, as text:
+ * the parser reads them as it reads every policy. */
+static void diff_policy(__u32 *seed, char *text, size_t size)
+{
+	static const char *const ifaces[] = { "any", "any", "any", "lo", "other0" };
+	struct diff_rule v[DIFF_RULES], r;
+	char g[XM_PREFIX_STRLEN], s[XM_PREFIX_STRLEN];
+	size_t len = 0;
+	int n = 0, i;
+	bool dup;
+
+	while (n < DIFF_RULES) {
+		__u8 family = rnd(seed, 2) ? XM_AF_INET : XM_AF_INET6;
+		bool deny = rnd(seed, 5) < 3, audit = rnd(seed, 6) == 0;
+
+		memset(&r, 0, sizeof(r));
+		r.dir = rnd(seed, 2) ? XM_DIR_IN : XM_DIR_OUT;
+		r.iface = ifaces[rnd(seed, ARRAY_SIZE(ifaces))];
+		diff_prefix(seed, family, true, &r.group);
+		if (rnd(seed, 3))
+			diff_prefix(seed, family, false, &r.source);
+		for (i = 0, dup = false; i < n && !dup; i++)
+			dup = same_match(&v[i], &r);
+		if (dup)
+			continue;
+		v[n++] = r;
+		len += snprintf(text + len, size - len, "%s %s %s group %s%s%s%s\n",
+				deny ? "deny" : "allow", r.dir == XM_DIR_IN ? "in" : "out",
+				r.iface, xm_prefix_format(&r.group, g, sizeof(g)),
+				r.source.family ? " source " : "",
+				r.source.family ? xm_prefix_format(&r.source, s, sizeof(s)) : "",
+				audit ? " audit" : "");
+		if (len >= size) {
+			fprintf(stderr, "# differential policy text too long\n");
+			exit(2);
+		}
+	}
+}
+
+struct diff_pkt {
+	struct pkt pkt;
+	size_t tag;				/* index in tag_variants[] */
+	struct xm_prefix group, source;		/* host prefixes */
+	char dst[INET6_ADDRSTRLEN], src[INET6_ADDRSTRLEN];
+};
+
+static struct diff_pkt diff_pkts[DIFF_PACKETS];
+
+static void diff_packets(__u32 *seed)
+{
+	struct diff_pkt *d;
+	size_t t;
+	int i, af;
+
+	for (i = 0; i < DIFF_PACKETS; i++) {
+		d = &diff_pkts[i];
+		af = rnd(seed, 2) ? AF_INET : AF_INET6;
+		diff_addr(seed, af == AF_INET ? XM_AF_INET : XM_AF_INET6, true, &d->group);
+		diff_addr(seed, d->group.family, false, &d->source);
+		inet_ntop(af, d->group.addr, d->dst, sizeof(d->dst));
+		inet_ntop(af, d->source.addr, d->src, sizeof(d->src));
+		t = rnd(seed, ARRAY_SIZE(tag_variants));
+		d->tag = t;
+		d->pkt = (struct pkt){
+			.dst = d->dst,
+			.src = d->src,
+			.tag = tag_variants[t].tag,
+			.vid = tag_variants[t].vid,
+			.outer = tag_variants[t].outer,
+		};
+	}
+}
+
+/* What the data path did with 'frames' runs of a frame, back to back (one
+ * test_run call with repeat > 1 would cost an RCU grace period: the kernel
+ * swaps the XDP dispatcher for it): the last verdict, the one reason
+ * counter of lo that moved (-1 none, -2 several or by another amount), and
+ * the line of the one policy counter that moved (0 none, -1 several or by
+ * another amount).  Lighter than run_expect(), which reads every counter
+ * and flow twice: this runs thousands of times. */
+struct decision {
+	__u32 verdict;
+	int reason;
+	int line;
+};
+
+static struct xm_counter diff_hits[2][TEST_POL_HITS];
+
+static int observe(struct inst *in, enum hook h, const struct frame *f,
+		   __u32 frames, struct decision *d)
+{
+	struct xdp_mcast_bpf *sk = in->skel;
+	struct xm_counter rb[XM_REASON_SLOTS], ra[XM_REASON_SLOTS];
+	int reasons_fd = bpf_map__fd(sk->maps.xm_reasons), err;
+	struct xm_pol_desc desc;
+	__u32 r, i;
+
+	err = xm_read_reasons(reasons_fd, hook_dir(h), LO_SLOT, rb);
+	err = err ? err : read_counters(sk->maps.xm_pol_hits, TEST_POL_HITS, diff_hits[0]);
+	for (i = 0; i < frames && !err; i++)
+		err = run_hook(in, h, f, 1, &d->verdict);
+	err = err ? err : xm_read_reasons(reasons_fd, hook_dir(h), LO_SLOT, ra);
+	err = err ? err : read_counters(sk->maps.xm_pol_hits, TEST_POL_HITS, diff_hits[1]);
+	if (err)
+		return err;
+	d->reason = -1;
+	for (r = 0; r < XM_REASON_SLOTS; r++) {
+		if (moved_by(&rb[r], &ra[r], 0, 0))
+			continue;
+		d->reason = d->reason == -1 && moved_by(&rb[r], &ra[r], frames,
+							(__u64)frames * f->len) ? (int)r : -2;
+	}
+	d->line = 0;
+	for (i = 0; i < TEST_POL_HITS; i++) {
+		if (moved_by(&diff_hits[0][i], &diff_hits[1][i], 0, 0))
+			continue;
+		if (d->line || !moved_by(&diff_hits[0][i], &diff_hits[1][i], frames,
+					 (__u64)frames * f->len) ||
+		    bpf_map__lookup_elem(sk->maps.xm_pol_desc, &i, sizeof(i), &desc,
+					 sizeof(desc), 0))
+			d->line = -1;
+		else
+			d->line = desc.line;
+	}
+	return 0;
+}
+
+struct diff_tally {
+	__u32 decisions, none, allow, deny, audit;
+};
+
+/* One packet at one hook: the data path must decide as the reference. */
+static void diff_one(struct inst *in, const struct xm_conf *c, int round,
+		     enum hook h, const struct diff_pkt *dp, const struct frame *f,
+		     int *mismatches, struct diff_tally *tally)
+{
+	__u32 frames = h == HOOK_IN ? 2 : 1;	/* the second decided by the cache */
+	const struct xm_conf_rule *r;
+	struct decision got;
+	char rule[160] = "no rule", g[XM_PREFIX_STRLEN], s[XM_PREFIX_STRLEN];
+	int want, line;
+
+	r = xm_policy_match(c, hook_dir(h), "lo", &dp->group, &dp->source);
+	want = !r ? R(FORWARD) : r->audit ? R(POLICY_AUDIT) :
+	       r->deny ? R(POLICY) : R(FORWARD);
+	line = r ? r->pos.line : 0;
+	tally->decisions++;
+	if (!r)
+		tally->none++;
+	else if (r->audit)
+		tally->audit++;
+	else if (r->deny)
+		tally->deny++;
+	else
+		tally->allow++;
+
+	if (observe(in, h, f, frames, &got)) {
+		diag("round %d: cannot observe the data path", round);
+		return;
+	}
+	if (got.reason == want && got.line == line &&
+	    got.verdict == (__u32)hook_verdict(h, want))
+		return;
+	if ((*mismatches)++ >= 6)
+		return;
+	if (r)
+		snprintf(rule, sizeof(rule), "line %d: %s %s %s group %s source %s%s",
+			 line, r->deny ? "deny" : "allow",
+			 r->dir == XM_DIR_IN ? "in" : "out", r->iface[0] ? r->iface : "any",
+			 xm_prefix_format(&r->group, g, sizeof(g)),
+			 r->source.family ? xm_prefix_format(&r->source, s, sizeof(s)) : "any",
+			 r->audit ? " audit" : "");
+	diag("round %d, %s, %s -> %s [%s]: data path %s by line %d (%s), "
+	     "xm_policy_match() %s by %s", round, hook_names[h], dp->src, dp->dst,
+	     tag_variants[dp->tag].name,
+	     got.reason >= 0 ? reason_name(got.reason) : "(no single reason)", got.line,
+	     hook_verdict_name(h, got.verdict), reason_name(want), rule);
+}
+
+/*
+ * Random policies, the same random packets under each: for every packet,
+ * on ingress and on egress, the data path's reason and the rule whose
+ * counter moves must be those of xm_policy_match().  The packets stay the
+ * same across rounds, so their flows sit in the cache with the previous
+ * policy's decisions when the next one comes into force.
+ */
+static void policy_differential(struct inst *in)
+{
+	static char text[DIFF_RULES * 128];
+	__u32 seed = DIFF_SEED, pkt_seed = DIFF_SEED ^ 0x9e3779b9u;
+	struct diff_tally tally = { 0 };
+	int round, i, mismatches, cpu = allowed_cpu(0);
+	struct xm_conf *c;
+	char name[32];
+	struct frame f;
+	enum hook out;
+
+	diff_packets(&pkt_seed);
+	if (!pin_cpu(cpu)) {
+		tap("%s: differential: pin the test to one CPU", in->label);
+		return;
+	}
+	for (round = 0; round < DIFF_ROUNDS; round++) {
+		snprintf(name, sizeof(name), "random-%d", round);
+		diff_policy(&seed, text, sizeof(text));
+		c = policy_set(in, name, text, NULL);
+		mismatches = 0;
+		out = round & 1 ? HOOK_OUT_FWD : HOOK_OUT_LOCAL;
+		for (i = 0; c && i < DIFF_PACKETS; i++) {
+			build(&diff_pkts[i].pkt, &f);
+			diff_one(in, c, round, HOOK_IN, &diff_pkts[i], &f, &mismatches,
+				 &tally);
+			diff_one(in, c, round, out, &diff_pkts[i], &f, &mismatches, &tally);
+		}
+		if (mismatches)
+			diag("%d of %d decisions differ", mismatches, 2 * DIFF_PACKETS);
+		tap("%s: differential round %d (seed 0x%x): %d rules, %d packets in and "
+		    "%s agree with xm_policy_match()", in->label, round, DIFF_SEED,
+		    DIFF_RULES, DIFF_PACKETS, hook_names[out]);
+		xm_conf_free(c);
+	}
+	policy_clear(in);
+	unpin();
+	if (!tally.none || !tally.allow || !tally.deny || !tally.audit)
+		diag("the random policies miss a kind of decision");
+	tap("%s: differential: %u decisions, by no rule %u, allow %u, deny %u, "
+	    "audit %u", in->label, tally.decisions, tally.none, tally.allow, tally.deny,
+	    tally.audit);
+}
+
 /* --- Setup ----------------------------------------------------------------- */
 
-/* Open and load one instance, nothing pinned, lo registered at LO_SLOT.
- * Returns 0, or a negative errno with the reason in the diagnostics. */
+/* Open and load one instance, nothing pinned, lo registered at LO_SLOT,
+ * the policy counters sized down to TEST_POL_HITS (a snapshot reads them
+ * all).  Returns 0, or a negative errno with the reason in the
+ * diagnostics. */
 static int inst_open(struct inst *in, const char *label, __u8 check_mac,
 		     __u32 max_flows)
 {
@@ -1556,12 +3253,20 @@ static int inst_open(struct inst *in, const char *label, __u8 check_mac,
 			return err;
 		}
 	}
+	err = bpf_map__set_max_entries(in->skel->maps.xm_pol_hits, TEST_POL_HITS);
+	err = err ? err : bpf_map__set_max_entries(in->skel->maps.xm_pol_desc,
+						   TEST_POL_HITS);
+	if (err) {
+		diag("cannot size the policy counters: %s", strerror(-err));
+		return err;
+	}
 	err = xdp_mcast_bpf__load(in->skel);
 	if (err) {
 		diag("cannot load: %s", strerror(-err));
 		return err;
 	}
 	in->prog_fd = bpf_program__fd(in->skel->progs.xdp_mcast);
+	in->tc_fd = bpf_program__fd(in->skel->progs.tc_mcast_egress);
 	err = bpf_map__update_elem(in->skel->maps.xm_ifaces, &ifindex,
 				   sizeof(ifindex), &ifc, sizeof(ifc), BPF_ANY);
 	if (err) {
@@ -1579,7 +3284,8 @@ static void inst_close(struct inst *in)
 
 int main(int argc, char **argv)
 {
-	struct inst main_in, nomac, small;
+	struct inst main_in, nomac, small, pol;
+	size_t i;
 	int err;
 
 	if (argc > 1 && !strcmp(argv[1], "-v"))
@@ -1591,10 +3297,17 @@ int main(int argc, char **argv)
 		printf("not ok - count the possible CPUs\n# %s\n", strerror(-ncpus));
 		return 1;
 	}
-	batch_values = calloc((size_t)REASON_ROWS * ncpus, sizeof(*batch_values));
+	if (sched_getaffinity(0, sizeof(start_cpus), &start_cpus)) {
+		printf("not ok - read the CPU affinity\n# %s\n", strerror(errno));
+		return 1;
+	}
+	batch_values = calloc((size_t)BATCH_MAX * ncpus, sizeof(*batch_values));
 	snap_before.flow = calloc(ncpus, sizeof(struct xm_flow));
 	snap_after.flow = calloc(ncpus, sizeof(struct xm_flow));
-	if (!batch_values || !snap_before.flow || !snap_after.flow) {
+	flow_buf = calloc(ncpus, sizeof(struct xm_flow));
+	slot_buf = calloc(ncpus, sizeof(struct xm_flow_slot));
+	if (!batch_values || !snap_before.flow || !snap_after.flow || !flow_buf ||
+	    !slot_buf) {
 		printf("not ok - allocate per-CPU buffers\n");
 		return 1;
 	}
@@ -1615,13 +3328,26 @@ int main(int argc, char **argv)
 
 	run_table(&main_in, false);
 	flow_tests(&main_in);
+	cache_tests(&main_in);
 	unregistered_tests(&main_in);
 	run_table(&nomac, true);
 
 	inst_open(&small, "lru", 1, SMALL_FLOWS);
-	if (tap("load xdp_mcast with a %u-entry flow table", SMALL_FLOWS))
+	if (tap("load xdp_mcast with a %u-entry flow table", SMALL_FLOWS)) {
 		flood_test(&small);
+		cache_eviction_test(&small);
+	}
 	inst_close(&small);
+
+	inst_open(&pol, "policy", 1, 0);
+	if (tap("load xdp_mcast for the policy tests")) {
+		tc_ctx_tests(&pol);
+		for (i = 0; i < ARRAY_SIZE(suites); i++)
+			run_suite(&pol, &suites[i]);
+		policy_switch_tests(&pol);
+		policy_differential(&pol);
+	}
+	inst_close(&pol);
 
 	robustness(&main_in);
 	robustness(&nomac);
