@@ -142,19 +142,25 @@ rule_lookup(const struct pol_pkt *p, __u8 gen, __u32 ifindex)
 	return bpf_map_lookup_elem(&xm_rule_src, &sk);
 }
 
-/* Decide for one packet on interface ifc (its xm_ifaces entry, or NULL)
- * under the policy of epoch (from policy_epoch()). */
-static __always_inline struct pol_result policy_decide(const struct pol_pkt *p,
+/* What the tables say about (interface, direction, group, source): all of
+ * the decision but the TTL threshold, so it can be cached per flow. */
+struct pol_lookup {
+	__u32 boundary_hit;	/* xm_pol_hits index + 1 of the boundary, 0 none */
+	__u32 rule_reason;	/* XM_R_FORWARD, XM_R_POLICY or XM_R_POLICY_AUDIT */
+	__u32 rule_hit;		/* xm_pol_hits index + 1 of the rule, 0 none */
+};
+
+static __always_inline struct pol_lookup policy_lookup(const struct pol_pkt *p,
 						       const struct xm_iface *ifc,
 						       __u32 epoch)
 {
-	struct pol_result res = { .reason = XM_R_FORWARD, .hit = 0 };
+	struct pol_lookup l = { .rule_reason = XM_R_FORWARD };
 	const struct xm_ifpol *ifp = NULL;
 	struct xm_pol_action *act;
 	__u8 gen = epoch & 1, rules_flag;
 
 	if (!epoch)
-		return res;
+		return l;
 	if (ifc)
 		ifp = &ifc->pol[gen];
 	if (ifp && (ifp->flags & XM_IFPOL_BOUNDARY)) {
@@ -167,14 +173,9 @@ static __always_inline struct pol_result policy_decide(const struct pol_pkt *p,
 		copy_v6(bk.group, p->group);
 		act = bpf_map_lookup_elem(&xm_boundary, &bk);
 		if (act) {
-			res.reason = XM_R_BOUNDARY;
-			res.hit = act->hit + 1;
-			return res;
+			l.boundary_hit = act->hit + 1;
+			return l;	/* nothing after a boundary matters */
 		}
-	}
-	if (p->dir == XM_DIR_OUT && ifp && p->ttl <= ifp->ttl_threshold) {
-		res.reason = XM_R_TTL_THRESHOLD;
-		return res;
 	}
 
 	/* An interface with rules of its own has the 'any' rules merged into
@@ -182,13 +183,46 @@ static __always_inline struct pol_result policy_decide(const struct pol_pkt *p,
 	rules_flag = p->dir == XM_DIR_IN ? XM_IFPOL_RULES_IN : XM_IFPOL_RULES_OUT;
 	act = rule_lookup(p, gen, ifp && (ifp->flags & rules_flag) ? p->ifindex : 0);
 	if (act) {
-		res.hit = act->hit + 1;
+		l.rule_hit = act->hit + 1;
 		if (act->audit)		/* counted, never enforced */
-			res.reason = XM_R_POLICY_AUDIT;
+			l.rule_reason = XM_R_POLICY_AUDIT;
 		else if (act->deny)
-			res.reason = XM_R_POLICY;
+			l.rule_reason = XM_R_POLICY;
+	}
+	return l;
+}
+
+/* The decision from a lookup and this packet's TTL. */
+static __always_inline struct pol_result policy_finish(const struct pol_lookup *l,
+						       const struct pol_pkt *p,
+						       const struct xm_iface *ifc,
+						       __u32 epoch)
+{
+	struct pol_result res = { .reason = XM_R_FORWARD, .hit = 0 };
+
+	if (!epoch)
+		return res;
+	if (l->boundary_hit) {
+		res.reason = XM_R_BOUNDARY;
+		res.hit = l->boundary_hit;
+	} else if (p->dir == XM_DIR_OUT && ifc && p->ttl <= ifc->pol[epoch & 1].ttl_threshold) {
+		res.reason = XM_R_TTL_THRESHOLD;
+	} else {
+		res.reason = l->rule_reason;
+		res.hit = l->rule_hit;
 	}
 	return res;
+}
+
+/* Decide for one packet on interface ifc (its xm_ifaces entry, or NULL)
+ * under the policy of epoch (from policy_epoch()). */
+static __always_inline struct pol_result policy_decide(const struct pol_pkt *p,
+						       const struct xm_iface *ifc,
+						       __u32 epoch)
+{
+	struct pol_lookup l = policy_lookup(p, ifc, epoch);
+
+	return policy_finish(&l, p, ifc, epoch);
 }
 
 static __always_inline void policy_count_hit(__u32 hit, __u64 len)

@@ -75,6 +75,13 @@ struct {
 	__type(value, struct xm_clock);
 } xm_clock SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XM_FLOW_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct xm_egress_slot);
+} xm_egress_cache SEC(".maps");
+
 #define XM_VERDICT_CASE(id, name, verdict) case XM_R_##id: return verdict;
 static __always_inline int reason_verdict(enum xm_reason r)
 {
@@ -109,13 +116,17 @@ static __always_inline __u64 clock_now(__u64 jiffies)
 	return c->ns;
 }
 
-/* Add packets to the flow's xm_flows entry, creating it if needed. */
-static __always_inline void flow_add(const struct xm_flow_key *key, __u64 packets,
-				     __u64 bytes, __u64 now, __u32 last_reason,
-				     __u32 mask)
+/*
+ * Add packets to a flow's xm_flows entry f, looked up by the caller, or
+ * create the entry when f is NULL.  pol, when given, is the flow's ingress
+ * decision under epoch, kept in the entry so that a flow that lost its
+ * cache slot does not walk the policy tables again.
+ */
+static __always_inline void flow_count(struct xm_flow *f, const struct xm_flow_key *key,
+				       __u64 packets, __u64 bytes, __u64 now,
+				       __u32 last_reason, __u32 mask,
+				       const struct pol_result *pol, __u32 epoch)
 {
-	struct xm_flow *f = bpf_map_lookup_elem(&xm_flows, key);
-
 	if (f) {
 		/* The entry may exist while this CPU's copy is still empty. */
 		if (!f->first_seen_ns)
@@ -136,6 +147,11 @@ static __always_inline void flow_add(const struct xm_flow_key *key, __u64 packet
 		.last_reason = last_reason,
 		.reason_mask = mask,
 	};
+	if (pol) {
+		nf.pol_epoch = epoch;
+		nf.pol_reason = pol->reason;
+		nf.pol_hit = pol->hit;
+	}
 	if (bpf_map_update_elem(&xm_flows, key, &nf, BPF_NOEXIST) == 0)
 		global_inc(XM_G_FLOWS_CREATED);
 	else
@@ -146,8 +162,9 @@ static __always_inline void flow_add(const struct xm_flow_key *key, __u64 packet
 static __always_inline void slot_flush(struct xm_flow_slot *s, __u64 jiffies)
 {
 	if (s->packets)
-		flow_add(&s->key, s->packets, s->bytes, s->last_seen_ns,
-			 s->last_reason, s->reason_mask);
+		flow_count(bpf_map_lookup_elem(&xm_flows, &s->key), &s->key, s->packets,
+			   s->bytes, s->last_seen_ns, s->last_reason, s->reason_mask,
+			   NULL, 0);
 	s->packets = 0;
 	s->bytes = 0;
 	s->reason_mask = 0;
@@ -251,25 +268,34 @@ static __always_inline void pol_addrs(struct pol_pkt *p, const struct xm_flow_ke
 	}
 }
 
-/* The ingress decision for a flow, from its cache slot when the slot holds
- * one for this epoch. */
+/* The ingress decision for a flow: from its cache slot s or its table
+ * entry f when either holds one for this epoch, else from the tables, and
+ * then kept in both. */
 static __always_inline struct pol_result ingress_policy(const struct xm_flow_key *key,
 							const struct xm_iface *ifc,
-							struct xm_flow_slot *s)
+							struct xm_flow_slot *s,
+							struct xm_flow *f, __u32 epoch)
 {
-	__u32 epoch = policy_epoch();
-	struct pol_result res = { .reason = XM_R_FORWARD };
 	struct pol_pkt p = { .ifindex = key->ifindex, .dir = XM_DIR_IN };
+	struct pol_result res;
 
-	if (!epoch)
-		return res;
 	if (s && s->pol_epoch == epoch) {
 		res.reason = s->pol_reason;
 		res.hit = s->pol_hit;
 		return res;
 	}
-	pol_addrs(&p, key);
-	res = policy_decide(&p, ifc, epoch);
+	if (f && f->pol_epoch == epoch) {
+		res.reason = f->pol_reason;
+		res.hit = f->pol_hit;
+	} else {
+		pol_addrs(&p, key);
+		res = policy_decide(&p, ifc, epoch);
+		if (f) {
+			f->pol_epoch = epoch;
+			f->pol_reason = res.reason;
+			f->pol_hit = res.hit;
+		}
+	}
 	if (s) {
 		s->pol_epoch = epoch;
 		s->pol_reason = res.reason;
@@ -286,23 +312,30 @@ static __always_inline int account(struct xdp_md *ctx, enum xm_reason r,
 	__u64 len = ctx->data_end - ctx->data;
 	__u32 ifindex = ctx->ingress_ifindex;
 	struct xm_iface *ifc = bpf_map_lookup_elem(&xm_ifaces, &ifindex);
+	struct pol_result pol = { .reason = XM_R_FORWARD };
+	struct xm_flow *f = NULL;
 	struct xm_flow_slot *s;
-	struct pol_result pol;
 	__u64 jiffies, now;
+	__u32 epoch = 0;
 	int fresh;
 
 	if (key) {
 		jiffies = bpf_jiffies64();
 		now = clock_now(jiffies);
 		s = flow_slot(key, now, jiffies, &fresh);
-		if (policed(r)) {
-			pol = ingress_policy(key, ifc, s);
+		fresh |= !s;
+		if (fresh)
+			f = bpf_map_lookup_elem(&xm_flows, key);
+		if (policed(r))
+			epoch = policy_epoch();
+		if (epoch) {
+			pol = ingress_policy(key, ifc, s, f, epoch);
 			if (pol.reason != XM_R_FORWARD)
 				r = pol.reason;
 			policy_count_hit(pol.hit, len);
 		}
-		if (fresh || !s)
-			flow_add(key, 1, len, now, r, 1U << r);
+		if (fresh)
+			flow_count(f, key, 1, len, now, r, 1U << r, epoch ? &pol : NULL, epoch);
 		else
 			slot_count(s, len, now, jiffies, r);
 	}
@@ -467,8 +500,13 @@ static __always_inline int unicast_fast_path(void *data, void *data_end)
 	return 0;
 }
 
-SEC("xdp")
-int xdp_mcast(struct xdp_md *ctx)
+/*
+ * Everything but the unicast fast path.  Not inlined on purpose: the JIT
+ * saves the registers a function uses in its prologue, and this keeps the
+ * multicast path's registers out of the entry program that every unicast
+ * frame runs.
+ */
+static __noinline int xdp_classify(struct xdp_md *ctx)
 {
 	struct cursor c = {
 		.pos = (void *)(long)ctx->data,
@@ -481,9 +519,6 @@ int xdp_mcast(struct xdp_md *ctx)
 	enum xm_reason r;
 	__u16 vid;
 	int proto;
-
-	if (unicast_fast_path(c.pos, c.end))
-		return XDP_PASS;
 
 	proto = parse_ethhdr(&c, &eth, &vid);
 	if (proto == bpf_htons(ETH_P_IP)) {
@@ -526,6 +561,52 @@ truncated:
 	return XDP_PASS;
 }
 
+SEC("xdp")
+int xdp_mcast(struct xdp_md *ctx)
+{
+	if (unicast_fast_path((void *)(long)ctx->data, (void *)(long)ctx->data_end))
+		return XDP_PASS;
+	return xdp_classify(ctx);
+}
+
+/* The egress table lookups for (interface, group, source), from the
+ * per-CPU cache when it holds them for this epoch. */
+static __always_inline struct pol_lookup egress_lookup(const struct pol_pkt *p,
+						       const struct xm_iface *ifc,
+						       __u32 epoch)
+{
+	struct pol_lookup l = { .rule_reason = XM_R_FORWARD };
+	struct xm_egress_slot *e;
+	__u32 h, idx;
+
+	if (!epoch)
+		return l;
+	h = p->ifindex ^ p->group[0] ^ p->group[3] ^ p->source[0] ^ p->source[3];
+	idx = (h * 0x9e3779b1u) >> (32 - 8);
+	e = bpf_map_lookup_elem(&xm_egress_cache, &idx);
+	if (e && e->epoch == epoch && e->ifindex == p->ifindex &&
+	    !((e->group[0] ^ p->group[0]) | (e->group[1] ^ p->group[1]) |
+	      (e->group[2] ^ p->group[2]) | (e->group[3] ^ p->group[3]) |
+	      (e->source[0] ^ p->source[0]) | (e->source[1] ^ p->source[1]) |
+	      (e->source[2] ^ p->source[2]) | (e->source[3] ^ p->source[3]))) {
+		l.boundary_hit = e->boundary_hit;
+		l.rule_reason = e->rule_reason;
+		l.rule_hit = e->rule_hit;
+		return l;
+	}
+	l = policy_lookup(p, ifc, epoch);
+	if (e) {
+		e->ifindex = p->ifindex;
+		e->epoch = epoch;
+		copy_v6(e->group, p->group);
+		copy_v6(e->source, p->source);
+		e->boundary_hit = l.boundary_hit;
+		e->rule_reason = l.rule_reason;
+		e->rule_hit = l.rule_hit;
+	}
+	return l;
+}
+
 /*
  * Egress policy for what the kernel forwards (ipmr with smcroute, pimd,
  * FRR) and sends itself: attached on clsact egress of every configured
@@ -534,8 +615,7 @@ truncated:
  * decrement: forwarded packets (they have an ingress interface) were
  * already decremented by the kernel.
  */
-SEC("tc")
-int tc_mcast_egress(struct __sk_buff *skb)
+static __noinline int tc_police(struct __sk_buff *skb)
 {
 	struct cursor c = {
 		.pos = (void *)(long)skb->data,
@@ -547,13 +627,12 @@ int tc_mcast_egress(struct __sk_buff *skb)
 	struct ethhdr *eth = NULL;
 	struct ipv6hdr *ip6h;
 	struct iphdr *iph;
+	struct pol_lookup look;
 	struct pol_result res;
 	struct xm_iface *ifc;
 	__u16 vid;
 	int proto;
 
-	if (unicast_fast_path(c.pos, c.end))
-		return TC_ACT_OK;
 	proto = parse_ethhdr(&c, &eth, &vid);
 	if (proto == bpf_htons(ETH_P_IP)) {
 		if (parse_iphdr(&c, &iph) < 0 ||
@@ -592,8 +671,17 @@ int tc_mcast_egress(struct __sk_buff *skb)
 
 	ifc = bpf_map_lookup_elem(&xm_ifaces, &ifindex);
 	epoch = policy_epoch();
-	res = policy_decide(&p, ifc, epoch);
+	look = egress_lookup(&p, ifc, epoch);
+	res = policy_finish(&look, &p, ifc, epoch);
 	policy_count_hit(res.hit, skb->len);
 	count_reason(XM_DIR_OUT, ifc, res.reason, skb->len);
 	return reason_verdict(res.reason) == XDP_DROP ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+SEC("tc")
+int tc_mcast_egress(struct __sk_buff *skb)
+{
+	if (unicast_fast_path((void *)(long)skb->data, (void *)(long)skb->data_end))
+		return TC_ACT_OK;
+	return tc_police(skb);
 }

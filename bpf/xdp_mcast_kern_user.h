@@ -28,6 +28,7 @@
 #define XM_MAP_GLOBAL		"xm_global"
 #define XM_MAP_FLOW_CACHE	"xm_flow_cache"
 #define XM_MAP_CLOCK		"xm_clock"
+#define XM_MAP_EGRESS_CACHE	"xm_egress_cache"
 #define XM_MAP_CONFIG		"xm_config"
 #define XM_MAP_BOUNDARY		"xm_boundary"
 #define XM_MAP_RULE_GRP		"xm_rule_grp"
@@ -166,8 +167,12 @@ struct xm_flow {
 	__u64 last_seen_ns;	/* host: CLOCK_MONOTONIC (coarse) */
 	__u32 last_reason;	/* host: enum xm_reason of the newest frame */
 	__u32 reason_mask;	/* host: bit r set when reason r was seen */
+	__u32 pol_epoch;	/* host: epoch of the cached decision, 0 none */
+	__u32 pol_reason;	/* host: the ingress decision, XM_R_FORWARD if allowed */
+	__u32 pol_hit;		/* host: xm_pol_hits index + 1, 0 none */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct xm_flow) == 40, "xm_flow layout");
+_Static_assert(sizeof(struct xm_flow) == 56, "xm_flow layout");
 
 /*
  * xm_flow_cache: PERCPU_ARRAY of XM_FLOW_CACHE_SLOTS, a direct-mapped
@@ -191,6 +196,23 @@ struct xm_flow_slot {
 	__u32 pol_hit;		/* host: xm_pol_hits index + 1, 0 none */
 };
 _Static_assert(sizeof(struct xm_flow_slot) == 96, "xm_flow_slot layout");
+
+/*
+ * xm_egress_cache: PERCPU_ARRAY of XM_FLOW_CACHE_SLOTS, direct-mapped: the
+ * TC egress program's table lookups (boundary and rules, all but the TTL
+ * threshold) for (interface, group, source), valid for one policy epoch.
+ */
+struct xm_egress_slot {
+	__u32 ifindex;		/* host */
+	__u32 epoch;		/* host: 0 = empty */
+	__be32 group[4];	/* net, IPv4-mapped */
+	__be32 source[4];	/* net, IPv4-mapped */
+	__u32 boundary_hit;	/* host: as struct pol_lookup */
+	__u32 rule_reason;
+	__u32 rule_hit;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xm_egress_slot) == 56, "xm_egress_slot layout");
 
 /* xm_clock: PERCPU_ARRAY of one; the coarse clock read once per tick. */
 struct xm_clock {
