@@ -82,6 +82,31 @@ struct {
 	__type(value, struct xm_egress_slot);
 } xm_egress_cache SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XM_CTRL_RING_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xm_ctrl_ring SEC(".maps");
+
+/* Written by the daemon; declared here so the object creates and pins them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XM_MEMBERS_DEFAULT);
+	__type(key, struct xm_member_key);
+	__type(value, struct xm_member);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xm_members SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XM_MEMBER_SRC_DEFAULT);
+	__type(key, struct xm_member_src_key);
+	__type(value, struct xm_member_src);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xm_member_src SEC(".maps");
+
 #define XM_VERDICT_CASE(id, name, verdict) case XM_R_##id: return verdict;
 static __always_inline int reason_verdict(enum xm_reason r)
 {
@@ -501,6 +526,51 @@ static __always_inline int unicast_fast_path(void *data, void *data_end)
 }
 
 /*
+ * Copy an IGMP or MLD message, from its IP header on, for the snooping
+ * daemon.  Only while a daemon reads the ring; a full ring loses the
+ * copy, never the packet.
+ */
+static __always_inline void ctrl_capture(struct xdp_md *ctx, const struct ethhdr *eth,
+					 void *l3, __u8 family, __u16 vid)
+{
+	__u32 zero = 0, off, frame_len;
+	struct xm_config *cfg = bpf_map_lookup_elem(&xm_config, &zero);
+	__u64 len;	/* 64 bits: a 32-bit copy would be checked, not the argument */
+	struct xm_ctrl_event *ev;
+
+	if (!cfg || !(cfg->flags & XM_CFG_SNOOP))
+		return;
+	off = l3 - (void *)(long)ctx->data;
+	frame_len = ctx->data_end - ctx->data - off;
+	len = frame_len > XM_CTRL_CAPTURE ? XM_CTRL_CAPTURE : frame_len;
+	if (len < 1 || len > XM_CTRL_CAPTURE)
+		return;
+	ev = bpf_ringbuf_reserve(&xm_ctrl_ring, sizeof(*ev), 0);
+	if (!ev) {
+		global_inc(XM_G_CTRL_RING_FULL);
+		return;
+	}
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->ifindex = ctx->ingress_ifindex;
+	ev->vlan = vid;
+	ev->family = family;
+	ev->pad = 0;
+	ev->len = len;
+	ev->frame_len = frame_len;
+	__builtin_memcpy(ev->smac, eth->h_source, sizeof(ev->smac));
+	/* Bounds the verifier can follow at the call: the barrier keeps the
+	 * compiler from dropping a check it knows to be redundant. */
+	asm volatile("" : "+r"(len));
+	if (len < 1 || len > XM_CTRL_CAPTURE ||
+	    bpf_xdp_load_bytes(ctx, off, ev->data, len)) {
+		bpf_ringbuf_discard(ev, 0);
+		return;
+	}
+	bpf_ringbuf_submit(ev, 0);
+	global_inc(XM_G_CTRL_CAPTURED);
+}
+
+/*
  * Everything but the unicast fast path.  Not inlined on purpose: the JIT
  * saves the registers a function uses in its prologue, and this keeps the
  * multicast path's registers out of the entry program that every unicast
@@ -529,6 +599,8 @@ static __noinline int xdp_classify(struct xdp_md *ctx)
 		r = classify_ipv4(&c, eth, iph);
 		if (r == XM_R_MALFORMED)
 			return account(ctx, r, NULL);
+		if (r == XM_R_IGMP)
+			ctrl_capture(ctx, eth, iph, XM_AF_INET, vid);
 		__builtin_memset(&key, 0, sizeof(key));
 		key.family = XM_AF_INET;
 		key.group[0] = iph->daddr;
@@ -541,6 +613,8 @@ static __noinline int xdp_classify(struct xdp_md *ctx)
 		r = classify_ipv6(&c, eth, ip6h);
 		if (r == XM_R_MALFORMED)
 			return account(ctx, r, NULL);
+		if (r == XM_R_MLD)
+			ctrl_capture(ctx, eth, ip6h, XM_AF_INET6, vid);
 		__builtin_memset(&key, 0, sizeof(key));
 		key.family = XM_AF_INET6;
 		__builtin_memcpy(key.group, &ip6h->daddr, sizeof(key.group));

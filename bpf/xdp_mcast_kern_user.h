@@ -29,6 +29,9 @@
 #define XM_MAP_FLOW_CACHE	"xm_flow_cache"
 #define XM_MAP_CLOCK		"xm_clock"
 #define XM_MAP_EGRESS_CACHE	"xm_egress_cache"
+#define XM_MAP_CTRL_RING	"xm_ctrl_ring"
+#define XM_MAP_MEMBERS		"xm_members"
+#define XM_MAP_MEMBER_SRC	"xm_member_src"
 #define XM_MAP_CONFIG		"xm_config"
 #define XM_MAP_BOUNDARY		"xm_boundary"
 #define XM_MAP_RULE_GRP		"xm_rule_grp"
@@ -82,7 +85,9 @@ _Static_assert(XM_R_COUNT <= XM_REASON_SLOTS, "reason table full");
 #define XM_GLOBALS(X)						\
 	X(FLOWS_CREATED,	"flows_created")		\
 	X(FLOW_INSERT_FAILED,	"flow_insert_failed")		\
-	X(UNREGISTERED_IFACE,	"unregistered_iface")
+	X(UNREGISTERED_IFACE,	"unregistered_iface")	\
+	X(CTRL_CAPTURED,	"ctrl_captured")		\
+	X(CTRL_RING_FULL,	"ctrl_ring_full")
 
 #define XM_GLOBAL_ENUM(id, name) XM_G_##id,
 enum xm_global {
@@ -239,6 +244,7 @@ struct xm_config {
 };
 _Static_assert(sizeof(struct xm_config) == 16, "xm_config layout");
 #define XM_CFG_POLICY	0x1	/* a policy is installed: look it up */
+#define XM_CFG_SNOOP	0x2	/* a daemon reads xm_ctrl_ring: copy IGMP and MLD */
 
 /*
  * LPM keys.  IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d) so one
@@ -309,5 +315,74 @@ struct xm_pol_desc {
 	__be32 source[4];	/* net; IPv4 in source[0] */
 };
 _Static_assert(sizeof(struct xm_pol_desc) == 48, "xm_pol_desc layout");
+
+/*
+ * IGMP and MLD snooping.  The XDP program copies every IGMP and MLD message
+ * it passes into xm_ctrl_ring (RINGBUF) while XM_CFG_SNOOP is set; a full
+ * ring loses the copy, never the packet, and counts ctrl_ring_full.
+ */
+#define XM_CTRL_RING_DEFAULT	(1 << 20)	/* bytes */
+#define XM_CTRL_CAPTURE		1504		/* bytes from the IP header on */
+#define XM_MEMBERS_DEFAULT	131072		/* groups per router, all interfaces */
+#define XM_MEMBER_SRC_DEFAULT	262144		/* source records, all groups */
+
+struct xm_ctrl_event {
+	__u64 ts_ns;		/* host: bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	__u32 ifindex;		/* host: where it arrived */
+	__u16 vlan;		/* host: innermost VLAN id, 0 untagged */
+	__u8  family;		/* XM_AF_* */
+	__u8  pad;
+	__u16 len;		/* host: bytes in data */
+	__u16 frame_len;	/* host: bytes from the IP header to the frame's end */
+	__u8  smac[6];		/* the sender's MAC */
+	__u8  pad1[6];
+	__u8  data[XM_CTRL_CAPTURE];	/* net: the IP packet, cut at len */
+};
+_Static_assert(sizeof(struct xm_ctrl_event) == 32 + XM_CTRL_CAPTURE, "xm_ctrl_event layout");
+
+/* Membership, as the daemon learns it: written by user space, read by the
+ * accelerator and the readers. */
+enum xm_filter_mode {
+	XM_FILTER_INCLUDE = 1,
+	XM_FILTER_EXCLUDE = 2,
+};
+
+/* xm_members: HASH, struct xm_member_key -> struct xm_member. */
+struct xm_member_key {
+	__u32 ifindex;		/* host */
+	__u16 vlan;		/* host */
+	__u8  family;		/* XM_AF_* */
+	__u8  pad;
+	__be32 group[4];	/* net; IPv4 in group[0] */
+};
+_Static_assert(sizeof(struct xm_member_key) == 24, "xm_member_key layout");
+
+struct xm_member {
+	__u8  filter_mode;	/* enum xm_filter_mode */
+	__u8  compat;		/* version in force: IGMP 1-3, MLD 1-2 */
+	__u8  flags;		/* XM_MEMBER_* */
+	__u8  pad;
+	__u32 nsources;		/* host: entries in xm_member_src */
+	__u64 expires_ns;	/* host: CLOCK_MONOTONIC; 0 = never */
+	__be32 last_reporter[4];	/* net */
+};
+_Static_assert(sizeof(struct xm_member) == 32, "xm_member layout");
+#define XM_MEMBER_STATIC	0x1	/* configured, never expires */
+
+/* xm_member_src: HASH, (group key, source) -> struct xm_member_src.  In
+ * INCLUDE mode the listed sources are wanted; in EXCLUDE mode the sources
+ * with forward = 0 are not. */
+struct xm_member_src_key {
+	struct xm_member_key g;
+	__be32 source[4];	/* net */
+};
+_Static_assert(sizeof(struct xm_member_src_key) == 40, "xm_member_src_key layout");
+
+struct xm_member_src {
+	__u64 expires_ns;	/* host: CLOCK_MONOTONIC; 0 = never or not running */
+	__u8  forward;		/* 1: traffic from this source is wanted */
+	__u8  pad[7];
+};
+_Static_assert(sizeof(struct xm_member_src) == 16, "xm_member_src layout");
 
 #endif /* XDP_MCAST_KERN_USER_H */
