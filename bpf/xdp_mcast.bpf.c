@@ -107,6 +107,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xm_member_src SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XM_MAX_IFACES * XM_SNOOP_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xm_snoop_ctr SEC(".maps");
+
 #define XM_VERDICT_CASE(id, name, verdict) case XM_R_##id: return verdict;
 static __always_inline int reason_verdict(enum xm_reason r)
 {

@@ -32,6 +32,7 @@
 #define XM_MAP_CTRL_RING	"xm_ctrl_ring"
 #define XM_MAP_MEMBERS		"xm_members"
 #define XM_MAP_MEMBER_SRC	"xm_member_src"
+#define XM_MAP_SNOOP_CTR	"xm_snoop_ctr"
 #define XM_MAP_CONFIG		"xm_config"
 #define XM_MAP_BOUNDARY		"xm_boundary"
 #define XM_MAP_RULE_GRP		"xm_rule_grp"
@@ -384,5 +385,10 @@ struct xm_member_src {
 	__u8  pad[7];
 };
 _Static_assert(sizeof(struct xm_member_src) == 16, "xm_member_src layout");
+
+/* xm_snoop_ctr: ARRAY of __u64, written by the daemon only: row slot of
+ * XM_SNOOP_SLOTS snooping counters per interface (userspace/snoop_ctr.h
+ * names them). */
+#define XM_SNOOP_SLOTS		64
 
 #endif /* XDP_MCAST_KERN_USER_H */

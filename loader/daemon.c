@@ -26,6 +26,7 @@
 #include "log.h"
 #include "pins.h"
 #include "policy.h"
+#include "snoop.h"
 #include "util.h"
 
 static volatile sig_atomic_t want_reload, want_stop;
@@ -43,6 +44,7 @@ static void on_term(int sig)
 struct daemon {
 	const struct daemon_opts *o;
 	struct xm_conf *conf;	/* in force */
+	struct snoop *snoop;
 	unsigned int reloads;	/* attempts so far, for the status file */
 	uint32_t epoch;		/* of the policy in force */
 };
@@ -158,6 +160,8 @@ static void reload(struct daemon *d)
 		write_status(d, false);
 		return;
 	}
+	if (d->snoop && snoop_apply(d->snoop, next))
+		pr_err("snooping could not follow every change of '%s'\n", d->o->config);
 	xm_conf_free(d->conf);
 	d->conf = next;
 	write_status(d, true);
@@ -224,19 +228,32 @@ int xm_cmd_daemon(const struct daemon_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
+	err = snoop_init(&d.snoop, o->load.pin_dir, true);
+	if (!err)
+		err = snoop_apply(d.snoop, d.conf);
+	if (err)
+		goto out_signals;
+
 	pr_warn("running with '%s', pid %d\n", o->config, (int)getpid());
 	while (!want_stop) {
+		struct pollfd pfd = { .fd = snoop_fd(d.snoop), .events = POLLIN };
+		int ms = snoop_timeout_ms(d.snoop);
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
 		/* Signals are delivered only inside ppoll(): no wake-up is lost. */
-		ppoll(NULL, 0, NULL, &orig);
+		ppoll(&pfd, 1, ms < 0 ? NULL : &ts, &orig);
+		snoop_process(d.snoop);
 		if (want_reload) {
 			want_reload = 0;
 			reload(&d);
 		}
 	}
+out_signals:
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	unlink(o->pidfile);
 	remove_status(o->pidfile);
 out:
+	snoop_exit(d.snoop);
 	shutdown_daemon(&d);
 	xm_conf_free(d.conf);
 	return err;

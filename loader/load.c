@@ -149,6 +149,25 @@ out:
 	return err;
 }
 
+/* Every map this version pins is there: what a later load adopts must be
+ * what this version's programs use. */
+static bool pinned_state_complete(const char *dir)
+{
+	static const char *const maps[] = {
+		XM_MAP_IFACES, XM_MAP_REASONS, XM_MAP_FLOWS, XM_MAP_GLOBAL,
+		XM_MAP_FLOW_CACHE, XM_MAP_CONFIG, XM_MAP_BOUNDARY, XM_MAP_RULE_GRP,
+		XM_MAP_RULE_SRC, XM_MAP_POL_HITS, XM_MAP_POL_DESC, XM_MAP_CTRL_RING,
+		XM_MAP_MEMBERS, XM_MAP_MEMBER_SRC, XM_MAP_SNOOP_CTR,
+	};
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(maps); i++)
+		if (xm_pin_join(path, sizeof(path), dir, maps[i]) || access(path, F_OK))
+			return false;
+	return true;
+}
+
 int xm_progs_get(const struct load_opts *o, struct xm_progs *pr)
 {
 	char xdp[PATH_MAX], tc[PATH_MAX];
@@ -162,6 +181,12 @@ int xm_progs_get(const struct load_opts *o, struct xm_progs *pr)
 		return err;
 	pr->xdp_fd = bpf_obj_get(xdp);
 	pr->tc_fd = bpf_obj_get(tc);
+	if ((pr->xdp_fd >= 0 || pr->tc_fd >= 0) && !pinned_state_complete(o->pin_dir)) {
+		pr_err("the state pinned under '%s' is from another version of xdp-mcast; "
+		       "unload --all first (this detaches every interface)\n", o->pin_dir);
+		xm_progs_close(pr);
+		return -ESTALE;
+	}
 	if (pr->xdp_fd >= 0 && pr->tc_fd >= 0) {
 		struct sized_map sizes[] = {
 			{ XM_MAP_FLOWS, "--flows", o->flows, 0 },

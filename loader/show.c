@@ -16,6 +16,7 @@
 #include "loader.h"
 #include "log.h"
 #include "pins.h"
+#include "snoop_ctr.h"
 #include "stats.h"
 #include "util.h"
 
@@ -217,7 +218,34 @@ static void json_reasons(struct json *j, const char *key,
 	json_object_end(j);
 }
 
-static void print_stats_json(const char *pin_dir, struct xm_iface_entry *ifs, int n,
+/* The interface's row of snooping counters; zeros when there is none. */
+static void read_snoop_row(int fd, uint32_t slot, uint64_t row[XM_SNOOP_SLOTS])
+{
+	uint32_t i, idx;
+
+	for (i = 0; i < XM_SNOOP_SLOTS; i++) {
+		idx = slot * XM_SNOOP_SLOTS + i;
+		if (fd < 0 || bpf_map_lookup_elem(fd, &idx, &row[i]))
+			row[i] = 0;
+	}
+}
+
+static void json_snooping(struct json *j, int fd, uint32_t slot)
+{
+	uint64_t row[XM_SNOOP_SLOTS];
+	const char *name;
+	char buf[64];
+	unsigned int i;
+
+	read_snoop_row(fd, slot, row);
+	json_object_begin(j, "snooping");
+	for (i = 0; i < XM_SNOOP_SLOTS; i++)
+		if ((name = xm_snoop_ctr_name(i, buf, sizeof(buf))))
+			json_u64(j, name, row[i]);
+	json_object_end(j);
+}
+
+static void print_stats_json(int snoop_fd, struct xm_iface_entry *ifs, int n,
 			     struct xm_counter (*reasons)[2][XM_REASON_SLOTS],
 			     struct xm_flow_entry *flows, int nflows,
 			     const uint64_t *globals)
@@ -236,6 +264,7 @@ static void print_stats_json(const char *pin_dir, struct xm_iface_entry *ifs, in
 		json_string(&j, "mode", xm_attach_mode_name(ifs[i].cfg.attach_mode));
 		json_reasons(&j, "reasons", reasons[i][XM_DIR_IN]);
 		json_reasons(&j, "egress_reasons", reasons[i][XM_DIR_OUT]);
+		json_snooping(&j, snoop_fd, ifs[i].cfg.slot);
 		json_object_end(&j);
 	}
 	json_array_end(&j);
@@ -328,10 +357,18 @@ int xm_cmd_stats(const char *pin_dir, bool json, const char *ifname)
 				flows[kept++] = flows[i];
 		nflows = kept;
 	}
-	if (json)
-		print_stats_json(pin_dir, ifs, n, reasons, flows, nflows, globals);
-	else
+	if (json) {
+		char path[PATH_MAX];
+		int fd = -1;
+
+		if (!xm_pin_join(path, sizeof(path), pin_dir, XM_MAP_SNOOP_CTR))
+			fd = bpf_obj_get(path);
+		print_stats_json(fd, ifs, n, reasons, flows, nflows, globals);
+		if (fd >= 0)
+			close(fd);
+	} else {
 		print_stats_text(ifs, n, reasons, flows, nflows, globals);
+	}
 out:
 	free(flows);
 	free(reasons);

@@ -68,6 +68,9 @@ int main(int argc, char **argv)
 	case XM_CMD_POLICY:
 		ret = xm_cmd_policy(pin_dir, cli.json);
 		break;
+	case XM_CMD_GROUPS:
+		ret = xm_cmd_groups(pin_dir, cli.json, cli.iface);
+		break;
 	case XM_CMD_UNLOAD:
 		ret = xm_cmd_unload(pin_dir, cli.args, cli.nargs, cli.all);
 		break;

@@ -3,8 +3,10 @@ TEST_XDP   := $(O)/tests/test_xdp
 TEST_UNIT  := $(O)/tests/test_unit
 TEST_CONF  := $(O)/tests/test_conf
 FUZZ_CONF  := $(O)/fuzz/fuzz_conf
+TEST_MSHIP := $(O)/tests/test_mship
+FUZZ_MSHIP := $(O)/fuzz/fuzz_mship
 
-test-bins: $(TEST_XDP) $(TEST_UNIT) $(TEST_CONF) $(FUZZ_CONF)
+test-bins: $(TEST_XDP) $(TEST_UNIT) $(TEST_CONF) $(FUZZ_CONF) $(TEST_MSHIP) $(FUZZ_MSHIP)
 
 $(TEST_XDP): $(O)/obj/tests/bpf/test_xdp.o $(LIBXM)
 	$(call msg,LINK,$@)
@@ -25,10 +27,21 @@ $(TEST_CONF): $(O)/san/tests/unit/test_conf.o $(LIBXM_SAN)
 # in `make test`; `make fuzz FUZZ_TIME=600` for a longer run.
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-$(FUZZ_CONF): tests/fuzz/fuzz_conf.c userspace/conf.c userspace/util.c $(USER_HEADERS)
+$(FUZZ_CONF): tests/fuzz/fuzz_conf.c userspace/conf.c userspace/mship.c userspace/ctrl.c \
+		userspace/util.c $(USER_HEADERS)
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(CFLAGS) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
 
-fuzz: $(FUZZ_CONF)
+$(TEST_MSHIP): $(O)/san/tests/unit/test_mship.o $(LIBXM_SAN)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(FUZZ_MSHIP): tests/fuzz/fuzz_mship.c userspace/ctrl.c userspace/mship.c $(USER_HEADERS)
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(CFLAGS) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+
+fuzz: $(FUZZ_CONF) $(FUZZ_MSHIP)
 	$(Q)FUZZ_TIME=$(or $(FUZZ_TIME),600) tests/fuzz/run

@@ -26,6 +26,8 @@ const char xm_usage[] =
 "                       make the running daemon read its config again\n"
 "  check [-c FILE]      validate FILE and print the policy it yields\n"
 "  policy [-j]          the policy in force, with per-rule and per-boundary hits\n"
+"  groups [-j] [-i IFACE]\n"
+"                       memberships learned by IGMP and MLD snooping\n"
 "\n"
 "Options:\n"
 "  -p, --pin-path DIR   pin directory (default " XM_PIN_DEFAULT ", or $" XM_PIN_ENV ")\n"
@@ -38,7 +40,7 @@ const char xm_usage[] =
 "  -c, --config FILE    with daemon and check: the config (default " XM_CONF_DEFAULT ")\n"
 "      --keep           with daemon: leave the data path and policy in place on exit\n"
 "      --pidfile FILE   with daemon and reload (default " XM_PIDFILE_DEFAULT ")\n"
-"  -i, --iface IFACE    with stats: only this interface\n"
+"  -i, --iface IFACE    with stats and groups: only this interface\n"
 "  -j, --json           JSON output (schema in docs/json.md)\n"
 "  -v, --verbose        more messages; twice for libbpf's debug output\n"
 "  -h, --help           this text\n"
@@ -57,6 +59,7 @@ static const struct {
 	{ "reload",	XM_CMD_RELOAD,	"D" },
 	{ "check",	XM_CMD_CHECK,	"c" },
 	{ "policy",	XM_CMD_POLICY,	"j" },
+	{ "groups",	XM_CMD_GROUPS,	"ji" },
 	{ "help",	XM_CMD_HELP,	"" },
 	{ "version",	XM_CMD_VERSION,	"" },
 };
@@ -228,6 +231,7 @@ int xm_cli_parse(int argc, char **argv, struct xm_cli *cli, char *err, int errle
 	case XM_CMD_RELOAD:
 	case XM_CMD_CHECK:
 	case XM_CMD_POLICY:
+	case XM_CMD_GROUPS:
 		if (cli->nargs) {
 			snprintf(err, errlen, "'%s' takes no arguments, got '%s'",
 				 commands[i].name, cli->args[0]);

@@ -4,12 +4,15 @@
  * is checked word by word, and every mistake is recorded with its
  * FILE:LINE:COLUMN before the next line is read, so one run reports many.
  * Statements go into a struct xm_conf of our own, which reaches the caller
- * only when the whole file and everything it includes is good.
+ * only when the whole file and everything it includes is good.  What needs
+ * the whole file (a join and the phyint of its interface, which may come
+ * later) is checked once everything is read.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "mship.h"
 #include "util.h"
 
 /* Scopes every file may name.  IPv4 from RFC 2365.  An IPv6 scope is the
@@ -38,6 +42,11 @@ static const struct {
 	{ "ipv6-organization",	NULL,			8 },
 };
 #define IPV6_FLAG_VALUES	16
+
+/* The columns of a join's words, for the checks made at the end. */
+struct join_cols {
+	int iface, group, source;	/* source 0: none */
+};
 
 /* The file being read at each include level. */
 struct frame {
@@ -60,6 +69,12 @@ struct parser {
 	size_t rule_slots;	/* a power of two, at least twice nrules */
 	char quoted[4][80];	/* words made printable for messages */
 	int nquoted;
+	/* Where the words of each join are, parallel to conf->joins. */
+	struct join_cols *join_cols;
+	/* Interfaces whose phyint line had an error and was dropped: joins
+	 * on them are not told that there is no phyint. */
+	char (*bad_phyints)[XM_IFNAMSIZ];
+	int nbad_phyints;
 };
 
 /* One line split into words.  Each file being read has its own, since an
@@ -489,16 +504,306 @@ static bool take_boundary(struct parser *p, const struct line *l, int i,
 	return true;
 }
 
-/* phyint IFACE [mode native|skb] [ttl-threshold N] [boundary X]... */
-static void parse_phyint(struct parser *p, const struct line *l)
+/* ---- phyint options ---- */
+
+/*
+ * The bounds of the snooping times and counts: what xm_mship_iface_set()
+ * accepts (test_conf checks that it takes the extremes), narrowed where a
+ * value could not reach the wire: the robustness travels in the 3-bit QRV
+ * field of our queries, so at most 7.
+ */
+#define QI_MIN_MS		1000
+#define QI_MAX_MS		((int)XM_CODE8_MAX * 1000)	/* what QQIC can say */
+#define RESP_MIN_MS		100
+#define RESP_MAX_MS		25500		/* IGMPv2's Max Resp Time: 25.5 s */
+#define RV_MAX			7
+#define CTRL_RATE_MAX		1000000
+
+enum opt_kind {
+	OPT_WORD,		/* one of words[] */
+	OPT_NUMBER,		/* a whole number, min..max */
+	OPT_SECONDS,		/* seconds with up to 3 decimals, stored in ms */
+	OPT_FLAG,		/* no value: a bool, true when given */
+};
+
+struct opt_word {
+	const char *word;
+	int value;
+};
+
+static const struct opt_word mode_words[] = {
+	{ "native", XM_ATTACH_NATIVE }, { "skb", XM_ATTACH_SKB }, { NULL, 0 },
+};
+static const struct opt_word igmp_words[] = {
+	{ "off", 0 }, { "1", 1 }, { "2", 2 }, { "3", 3 }, { NULL, 0 },
+};
+static const struct opt_word mld_words[] = {
+	{ "off", 0 }, { "1", 1 }, { "2", 2 }, { NULL, 0 },
+};
+static const struct opt_word querier_words[] = {
+	{ "on", XM_QUERIER_ON }, { "off", XM_QUERIER_OFF }, { "auto", XM_QUERIER_AUTO },
+	{ NULL, 0 },
+};
+
+#define PI(field) offsetof(struct xm_conf_phyint, field)
+
+/* Every phyint option but boundary, in the order they are printed.  An
+ * int field is -1 when not given, a flag false. */
+static const struct phyint_opt {
+	const char *name;
+	enum opt_kind kind;
+	size_t off;		/* of the int, or of the bool for a flag */
+	const struct opt_word *words;
+	int min, max;
+} phyint_opts[] = {
+	{ "mode",			OPT_WORD,	PI(mode), mode_words, 0, 0 },
+	{ "ttl-threshold",		OPT_NUMBER,	PI(ttl_threshold), NULL, 0, 255 },
+	{ "igmp",			OPT_WORD,	PI(igmp), igmp_words, 0, 0 },
+	{ "mld",			OPT_WORD,	PI(mld), mld_words, 0, 0 },
+	{ "querier",			OPT_WORD,	PI(querier), querier_words, 0, 0 },
+	{ "robustness",			OPT_NUMBER,	PI(robustness), NULL, 1, RV_MAX },
+	{ "query-interval",		OPT_SECONDS,	PI(query_interval_ms), NULL,
+	  QI_MIN_MS, QI_MAX_MS },
+	{ "query-response-interval",	OPT_SECONDS,	PI(query_response_ms), NULL,
+	  RESP_MIN_MS, RESP_MAX_MS },
+	{ "last-member-query-interval",	OPT_SECONDS,	PI(lmqi_ms), NULL,
+	  RESP_MIN_MS, RESP_MAX_MS },
+	{ "fast-leave",			OPT_FLAG,	PI(fast_leave), NULL, 0, 0 },
+	{ "require-router-alert",	OPT_FLAG,	PI(require_router_alert), NULL, 0, 0 },
+	{ "max-groups",			OPT_NUMBER,	PI(max_groups), NULL, 1, INT_MAX },
+	{ "max-sources",		OPT_NUMBER,	PI(max_sources), NULL,
+	  0, XM_MSHIP_MAX_SOURCES_LIMIT },
+	{ "ctrl-rate",			OPT_NUMBER,	PI(ctrl_rate), NULL, 0, CTRL_RATE_MAX },
+};
+#define NOPTS ARRAY_SIZE(phyint_opts)
+
+#undef PI
+
+static int *opt_int(struct xm_conf_phyint *ph, const struct phyint_opt *o)
 {
-	struct xm_conf_phyint ph = { .mode = -1, .ttl_threshold = -1 }, *arr;
-	const struct xm_conf_phyint *old;
-	const char *val;
-	bool ok = true;
-	uint64_t ttl;
+	return (int *)((char *)ph + o->off);
+}
+
+static bool *opt_flag(struct xm_conf_phyint *ph, const struct phyint_opt *o)
+{
+	return (bool *)((char *)ph + o->off);
+}
+
+static int opt_get(const struct xm_conf_phyint *ph, const struct phyint_opt *o)
+{
+	const char *at = (const char *)ph + o->off;
+
+	return o->kind == OPT_FLAG ? *(const bool *)at : *(const int *)at;
+}
+
+static const struct phyint_opt *find_opt(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < NOPTS; i++)
+		if (!strcmp(phyint_opts[i].name, name))
+			return &phyint_opts[i];
+	return NULL;
+}
+
+/* "native or skb", "off, 1, 2 or 3". */
+static const char *word_list(const struct opt_word *w, char *buf, size_t len)
+{
+	size_t o = 0;
 	int i;
 
+	buf[0] = '\0';
+	for (i = 0; w[i].word && o < len; i++)
+		o += snprintf(buf + o, len - o, "%s%s",
+			      i == 0 ? "" : w[i + 1].word ? ", " : " or ", w[i].word);
+	return buf;
+}
+
+static const char *word_of(const struct opt_word *w, int value)
+{
+	for (; w->word; w++)
+		if (w->value == value)
+			return w->word;
+	return NULL;
+}
+
+/* Milliseconds as seconds, without trailing zeros: "125", "0.5", "1.25". */
+static const char *fmt_seconds(int ms, char *buf, size_t len)
+{
+	int frac = ms % 1000, digits = 3;
+
+	if (!frac) {
+		snprintf(buf, len, "%d", ms / 1000);
+		return buf;
+	}
+	while (frac % 10 == 0) {
+		frac /= 10;
+		digits--;
+	}
+	snprintf(buf, len, "%d.%0*d", ms / 1000, digits, frac);
+	return buf;
+}
+
+/* "10", "0.5", "1.250": seconds into ms.  0, or -1 when not such a number,
+ * -2 when it has more than 3 decimals.  Huge values come out above any
+ * bound, never wrapped. */
+static int parse_seconds(const char *s, uint64_t *ms)
+{
+	uint64_t v = 0;
+	int digits = 0, decimals = -1;	/* -1: no point yet */
+
+	for (; *s; s++) {
+		if (*s == '.' && decimals < 0 && digits) {
+			decimals = 0;
+			continue;
+		}
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v < UINT64_MAX / 100)
+			v = v * 10 + (*s - '0');
+		digits++;
+		if (decimals >= 0)
+			decimals++;
+	}
+	if (!digits || decimals == 0)
+		return -1;
+	if (decimals > 3)
+		return -2;
+	for (decimals = decimals < 0 ? 0 : decimals; decimals < 3; decimals++)
+		v = v < UINT64_MAX / 100 ? v * 10 : v;
+	*ms = v;
+	return 0;
+}
+
+/* The value of option o, word i, into ph; false with the error recorded. */
+static bool take_opt_value(struct parser *p, const struct line *l, int i,
+			   const struct phyint_opt *o, struct xm_conf_phyint *ph)
+{
+	const char *val = l->w[i];
+	char list[64], lo[16], hi[16];
+	uint64_t v;
+	int j, rc;
+
+	switch (o->kind) {
+	case OPT_WORD:
+		for (j = 0; o->words[j].word; j++) {
+			if (!strcmp(val, o->words[j].word)) {
+				*opt_int(ph, o) = o->words[j].value;
+				return true;
+			}
+		}
+		err(p, at(l, i), "%s must be %s, not '%s'", o->name,
+		    word_list(o->words, list, sizeof(list)), q(p, val));
+		return false;
+	case OPT_NUMBER:
+		if (!xm_parse_u64(val, o->min, o->max, &v)) {
+			err(p, at(l, i), "%s must be %d..%d, not '%s'", o->name, o->min, o->max,
+			    q(p, val));
+			return false;
+		}
+		*opt_int(ph, o) = v;
+		return true;
+	case OPT_SECONDS:
+		rc = parse_seconds(val, &v);
+		if (rc == -1) {
+			err(p, at(l, i), "%s must be a time in seconds such as 10 or 0.5, not '%s'",
+			    o->name, q(p, val));
+			return false;
+		}
+		if (rc == -2) {
+			err(p, at(l, i), "%s takes at most 3 decimals (milliseconds), not '%s'",
+			    o->name, q(p, val));
+			return false;
+		}
+		if (v < (uint64_t)o->min || v > (uint64_t)o->max) {
+			err(p, at(l, i), "%s must be %s to %s seconds, not '%s'", o->name,
+			    fmt_seconds(o->min, lo, sizeof(lo)), fmt_seconds(o->max, hi, sizeof(hi)),
+			    q(p, val));
+			return false;
+		}
+		*opt_int(ph, o) = v;
+		return true;
+	case OPT_FLAG:
+		break;
+	}
+	return false;
+}
+
+/* What a missing value should have been, for "X needs ...". */
+static const char *opt_need(const struct phyint_opt *o, char *buf, size_t len)
+{
+	char list[64], lo[16], hi[16];
+
+	if (o->kind == OPT_WORD)
+		snprintf(buf, len, "a value: %s", word_list(o->words, list, sizeof(list)));
+	else if (o->kind == OPT_NUMBER)
+		snprintf(buf, len, "a value (%d..%d)", o->min, o->max);
+	else
+		snprintf(buf, len, "a value in seconds (%s to %s)",
+			 fmt_seconds(o->min, lo, sizeof(lo)), fmt_seconds(o->max, hi, sizeof(hi)));
+	return buf;
+}
+
+/* The query response interval must stay below the query interval, given
+ * or not.  at_word[] holds the word of each option's value, 0 when not
+ * given; called only when every value given was good. */
+static bool check_intervals(struct parser *p, const struct line *l,
+			    const struct xm_conf_phyint *ph, const int at_word[NOPTS])
+{
+	int qi = ph->query_interval_ms >= 0 ? ph->query_interval_ms : XM_MSHIP_QI_MS_DEFAULT;
+	int qri = ph->query_response_ms >= 0 ? ph->query_response_ms : XM_MSHIP_QRI_MS_DEFAULT;
+	int qi_at = at_word[find_opt("query-interval") - phyint_opts];
+	int qri_at = at_word[find_opt("query-response-interval") - phyint_opts];
+	char a[16], b[16];
+
+	if (qri < qi)
+		return true;
+	if (qri_at)
+		err(p, at(l, qri_at), "query-response-interval %s must be below the "
+		    "query-interval, %s%s", fmt_seconds(qri, a, sizeof(a)),
+		    fmt_seconds(qi, b, sizeof(b)), qi_at ? "" : " by default");
+	else
+		err(p, at(l, qi_at), "query-interval %s must be above the "
+		    "query-response-interval, %s by default (lower it too)",
+		    fmt_seconds(qi, a, sizeof(a)), fmt_seconds(qri, b, sizeof(b)));
+	return false;
+}
+
+static void note_bad_phyint(struct parser *p, const char *name)
+{
+	char (*arr)[XM_IFNAMSIZ] = grow(p->bad_phyints, p->nbad_phyints, sizeof(*arr));
+
+	if (!arr)
+		return;		/* only costs a needless message */
+	strcpy(arr[p->nbad_phyints++], name);
+	p->bad_phyints = arr;
+}
+
+static bool phyint_was_bad(const struct parser *p, const char *name)
+{
+	int i;
+
+	for (i = 0; i < p->nbad_phyints; i++)
+		if (!strcmp(p->bad_phyints[i], name))
+			return true;
+	return false;
+}
+
+/* phyint IFACE [OPTION [VALUE]]... [boundary X]... */
+static void parse_phyint(struct parser *p, const struct line *l)
+{
+	struct xm_conf_phyint ph = { 0 }, *arr;
+	const struct xm_conf_phyint *old;
+	const struct phyint_opt *o;
+	int at_word[NOPTS] = { 0 };	/* word of each option, 0 not given */
+	bool ok = true, values_ok = true;
+	char need[80];
+	unsigned int k;
+	int i, last_boundary = 0, last_flag = 0;
+
+	for (k = 0; k < NOPTS; k++)
+		if (phyint_opts[k].kind != OPT_FLAG)
+			*opt_int(&ph, &phyint_opts[k]) = -1;
 	if (l->n < 2) {
 		err(p, at(l, 0), "phyint needs an interface name");
 		return;
@@ -515,58 +820,64 @@ static void parse_phyint(struct parser *p, const struct line *l)
 		ok = false;
 	}
 
-	/* Every option is a keyword and its value. */
-	for (i = 2; i < l->n; i += 2) {
+	/* Each option is a keyword, then a value unless it is a flag. */
+	for (i = 2; i < l->n;) {
 		const char *kw = l->w[i];
 
-		if (!strcmp(kw, "mode")) {
-			if (!(val = value_of(p, l, i, "a value: native or skb"))) {
-				ok = false;
-				break;
-			}
-			if (ph.mode != -1) {
-				err(p, at(l, i), "mode is given twice");
-				ok = false;
-			} else if (!strcmp(val, "native")) {
-				ph.mode = XM_ATTACH_NATIVE;
-			} else if (!strcmp(val, "skb")) {
-				ph.mode = XM_ATTACH_SKB;
-			} else {
-				err(p, at(l, i + 1), "mode must be native or skb, not '%s'", q(p, val));
-				ok = false;
-			}
-		} else if (!strcmp(kw, "ttl-threshold")) {
-			if (!(val = value_of(p, l, i, "a value (0..255)"))) {
-				ok = false;
-				break;
-			}
-			if (ph.ttl_threshold != -1) {
-				err(p, at(l, i), "ttl-threshold is given twice");
-				ok = false;
-			} else if (!xm_parse_u64(val, 0, 255, &ttl)) {
-				err(p, at(l, i + 1), "ttl-threshold must be 0..255, not '%s'", q(p, val));
-				ok = false;
-			} else {
-				ph.ttl_threshold = ttl;
-			}
-		} else if (!strcmp(kw, "boundary")) {
+		if (!strcmp(kw, "boundary")) {
 			if (!value_of(p, l, i, "a prefix or a scope name")) {
 				ok = false;
 				break;
 			}
 			if (!take_boundary(p, l, i + 1, &ph))
 				ok = false;
-		} else {
-			if (i >= 3 && !strcmp(l->w[i - 2], "boundary"))
+			last_boundary = i + 1;
+			i += 2;
+			continue;
+		}
+		o = find_opt(kw);
+		if (!o) {
+			if (i == last_boundary + 1)
 				err(p, at(l, i), "unexpected '%s' in phyint: write 'boundary %s' "
 				    "(one value per boundary)", q(p, kw), q(p, kw));
+			else if (last_flag && i == last_flag + 1)
+				err(p, at(l, i), "unexpected '%s' in phyint: %s takes no value "
+				    "(it is off unless given)", q(p, kw), l->w[last_flag]);
 			else
 				err(p, at(l, i), "unexpected '%s' in phyint (expected mode, "
-				    "ttl-threshold or boundary)", q(p, kw));
+				    "ttl-threshold, boundary, igmp, mld, querier, robustness, "
+				    "query-interval, query-response-interval, "
+				    "last-member-query-interval, fast-leave, require-router-alert, "
+				    "max-groups, max-sources or ctrl-rate)", q(p, kw));
 			ok = false;
 			break;
 		}
+		k = o - phyint_opts;
+		if (o->kind == OPT_FLAG) {
+			if (at_word[k]) {
+				err(p, at(l, i), "%s is given twice", kw);
+				ok = false;
+			}
+			*opt_flag(&ph, o) = true;
+			at_word[k] = last_flag = i++;
+			continue;
+		}
+		if (!value_of(p, l, i, opt_need(o, need, sizeof(need)))) {
+			ok = false;
+			break;
+		}
+		if (at_word[k]) {
+			err(p, at(l, i), "%s is given twice", kw);
+			ok = false;
+		} else {
+			if (!take_opt_value(p, l, i + 1, o, &ph))
+				ok = values_ok = false;
+			at_word[k] = i + 1;
+		}
+		i += 2;
 	}
+	if (ok && values_ok && !check_intervals(p, l, &ph, at_word))
+		ok = false;
 
 	if (ok && (arr = grow(p->conf->phyints, p->conf->nphyints, sizeof(*arr)))) {
 		arr[p->conf->nphyints++] = ph;
@@ -575,7 +886,36 @@ static void parse_phyint(struct parser *p, const struct line *l)
 	}
 	if (ok)
 		out_of_memory(p, at(l, 0));
+	else if (ph.name[0])
+		note_bad_phyint(p, ph.name);
 	free(ph.boundaries);
+}
+
+void xm_conf_phyint_mship_cfg(const struct xm_conf_phyint *pi, struct xm_mship_cfg *out)
+{
+	xm_mship_cfg_default(out);
+	if (pi->igmp >= 0)
+		out->igmp_version = pi->igmp;
+	if (pi->mld >= 0)
+		out->mld_version = pi->mld;
+	if (pi->querier >= 0)
+		out->querier = pi->querier;
+	if (pi->fast_leave)
+		out->fast_leave = true;
+	if (pi->require_router_alert)
+		out->require_router_alert = true;
+	if (pi->robustness >= 0)
+		out->robustness = pi->robustness;
+	if (pi->query_interval_ms >= 0)
+		out->query_interval_ms = pi->query_interval_ms;
+	if (pi->query_response_ms >= 0)
+		out->query_response_ms = pi->query_response_ms;
+	if (pi->lmqi_ms >= 0)
+		out->lmqi_ms = pi->lmqi_ms;
+	if (pi->max_groups >= 0)
+		out->max_groups = pi->max_groups;
+	if (pi->max_sources >= 0)
+		out->max_sources = pi->max_sources;
 }
 
 static bool same_match(const struct xm_conf_rule *a, const struct xm_conf_rule *b)
@@ -743,6 +1083,366 @@ static void parse_rule(struct parser *p, const struct line *l)
 	arr[p->conf->nrules++] = r;
 	p->conf->rules = arr;
 	*slot = p->conf->nrules;
+}
+
+/* ---- static joins ---- */
+
+/* Groups that never leave their link: IPv4 224.0.0.0/24 (RFC 5771),
+ * IPv6 scopes 0 to 2 whatever the flags (RFC 4291 2.7). */
+static bool link_scope_group(const struct xm_prefix *g)
+{
+	const uint8_t *b = (const uint8_t *)g->addr;
+
+	if (g->family == XM_AF_INET)
+		return b[0] == 224 && b[1] == 0 && b[2] == 0;
+	return (b[1] & 0x0f) <= 2;
+}
+
+/* Source-specific only (RFC 4607): 232.0.0.0/8, ff3x::/96. */
+static bool ssm_group(const struct xm_prefix *g)
+{
+	static const uint8_t zero[10];
+	const uint8_t *b = (const uint8_t *)g->addr;
+
+	if (g->family == XM_AF_INET)
+		return b[0] == 232;
+	return (b[1] & 0xf0) == 0x30 && !memcmp(b + 2, zero, sizeof(zero));
+}
+
+/* A unicast address a sender may have: not 0.0.0.0/8, loopback, the
+ * limited broadcast, ::, ::1.  Multicast is checked before. */
+static bool sender_address(const struct xm_prefix *s)
+{
+	static const uint8_t loop6[16] = { [15] = 1 };
+	const uint8_t *b = (const uint8_t *)s->addr;
+
+	if (s->family == XM_AF_INET)
+		return b[0] != 0 && b[0] != 127 && s->addr[0] != 0xffffffff;
+	return !xm_addr_is_zero(s->addr) && memcmp(b, loop6, sizeof(loop6));
+}
+
+/* Word i is one address (a bare address, or /32 or /128). */
+static bool take_address(struct parser *p, const struct line *l, int i, const char *what,
+			 struct xm_prefix *a)
+{
+	char why[160], shown[XM_PREFIX_STRLEN];
+
+	if (xm_prefix_parse(l->w[i], a, why, sizeof(why))) {
+		err(p, at(l, i), "%s", why);
+		return false;
+	}
+	if (a->len != family_bits(a->family)) {
+		err(p, at(l, i), "join takes one %s address, not the prefix %s", what,
+		    xm_prefix_format(a, shown, sizeof(shown)));
+		return false;
+	}
+	return true;
+}
+
+/* join IFACE GROUP [source ADDRESS] */
+static void parse_join(struct parser *p, const struct line *l)
+{
+	struct xm_conf_join j = { .pos = at(l, 0) }, *arr;
+	struct join_cols cols = { 0 }, *carr;
+	char g[XM_ADDR_STRLEN], s[XM_ADDR_STRLEN];
+	bool ok = true, group_ok;
+
+	if (l->n < 3) {
+		if (l->n < 2)
+			err(p, at(l, 0), "join needs an interface name and a group address");
+		else
+			err(p, at(l, 1), "join %s needs a group address", q(p, l->w[1]));
+		return;
+	}
+	cols.iface = l->col[1];
+	cols.group = l->col[2];
+	if (!strcmp(l->w[1], "any")) {
+		err(p, at(l, 1), "join needs an interface name; 'any' is only for rules");
+		ok = false;
+	} else if (!take_iface(p, l, 1, j.iface)) {
+		ok = false;
+	}
+
+	group_ok = take_address(p, l, 2, "group", &j.group);
+	if (group_ok) {
+		xm_format_addr(j.group.family, j.group.addr, g, sizeof(g));
+		if (!xm_prefix_is_multicast(&j.group)) {
+			err(p, at(l, 2), "group %s is not multicast (%s groups lie in %s)", g,
+			    family_label(j.group.family),
+			    j.group.family == XM_AF_INET ? "224.0.0.0/4" : "ff00::/8");
+			group_ok = false;
+		} else if (link_scope_group(&j.group)) {
+			err(p, at(l, 2), "group %s never leaves its link (%s); a static join of it "
+			    "would do nothing", g, j.group.family == XM_AF_INET ?
+			    "224.0.0.0/24, local network control" : "IPv6 scope 2 or below");
+			group_ok = false;
+		}
+	}
+	if (!group_ok)
+		ok = false;
+
+	if (l->n > 3) {
+		if (strcmp(l->w[3], "source")) {
+			err(p, at(l, 3), "unexpected '%s' in join (expected 'source ADDRESS')",
+			    q(p, l->w[3]));
+			return;
+		}
+		if (!value_of(p, l, 3, "an address"))
+			return;
+		if (l->n > 5) {
+			err(p, at(l, 5), "unexpected '%s' at the end of the join", q(p, l->w[5]));
+			return;
+		}
+		cols.source = l->col[4];
+		if (!take_address(p, l, 4, "source", &j.source)) {
+			ok = false;
+		} else if (group_ok) {
+			xm_format_addr(j.source.family, j.source.addr, s, sizeof(s));
+			if (j.source.family != j.group.family) {
+				err(p, at(l, 4), "source %s is %s but group %s is %s", s,
+				    family_label(j.source.family), g, family_label(j.group.family));
+				ok = false;
+			} else if (xm_prefix_is_multicast(&j.source)) {
+				err(p, at(l, 4), "source %s is multicast; a source is a sender's "
+				    "unicast address", s);
+				ok = false;
+			} else if (!sender_address(&j.source)) {
+				err(p, at(l, 4), "source %s is not an address a sender can have", s);
+				ok = false;
+			}
+		}
+	} else if (group_ok && ssm_group(&j.group)) {
+		err(p, at(l, 2), "join %s needs a source: %s is for source-specific multicast "
+		    "only (RFC 4607)", g, j.group.family == XM_AF_INET ? "232.0.0.0/8" : "ff3x::/96");
+		ok = false;
+	}
+	if (!ok)
+		return;
+
+	carr = grow(p->join_cols, p->conf->njoins, sizeof(*carr));
+	if (carr)
+		p->join_cols = carr;
+	arr = carr ? grow(p->conf->joins, p->conf->njoins, sizeof(*arr)) : NULL;
+	if (!arr) {
+		out_of_memory(p, at(l, 0));
+		return;
+	}
+	carr[p->conf->njoins] = cols;
+	arr[p->conf->njoins++] = j;
+	p->conf->joins = arr;
+}
+
+/* What is wrong with a join, found once the whole file is read. */
+enum join_problem {
+	JOIN_OK,
+	JOIN_QUIET,		/* no phyint, but its line had errors already */
+	JOIN_NO_PHYINT,
+	JOIN_FAMILY_OFF,
+	JOIN_BOUNDARY,
+	JOIN_DUPLICATE,
+	JOIN_MAX_GROUPS,	/* the first join past max-groups */
+	JOIN_MAX_SOURCES,	/* the first join past max-sources */
+};
+
+struct join_check {
+	enum join_problem problem;
+	const struct xm_conf_join *first;		/* JOIN_DUPLICATE */
+	const struct xm_prefix *boundary;		/* JOIN_BOUNDARY */
+	const struct xm_conf_phyint *ph;
+	int limit;					/* JOIN_MAX_* */
+};
+
+/* By interface, group, source, then file order. */
+static int join_cmp(const void *a, const void *b)
+{
+	const struct xm_conf_join *x = *(const struct xm_conf_join *const *)a;
+	const struct xm_conf_join *y = *(const struct xm_conf_join *const *)b;
+	int d = strcmp(x->iface, y->iface);
+
+	if (!d)
+		d = (int)x->group.family - y->group.family;
+	if (!d)
+		d = memcmp(x->group.addr, y->group.addr, sizeof(x->group.addr));
+	if (!d)
+		d = (int)x->source.family - y->source.family;
+	if (!d)
+		d = memcmp(x->source.addr, y->source.addr, sizeof(x->source.addr));
+	return d ? d : (x > y) - (x < y);
+}
+
+static int int_cmp(const void *a, const void *b)
+{
+	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+/* The first of n joins in file order beyond the limit: first[] holds the
+ * index of the first join of each group (or source). */
+static void mark_over_limit(struct join_check *chk, int *first, int n, int limit,
+			    enum join_problem problem)
+{
+	if (n <= limit)
+		return;
+	qsort(first, n, sizeof(*first), int_cmp);
+	if (chk[first[limit]].problem == JOIN_OK) {
+		chk[first[limit]].problem = problem;
+		chk[first[limit]].limit = limit;
+	}
+}
+
+/* The joins of one group on phyint ph, sorted[0..n): a run of one group. */
+static void check_group_run(const struct xm_conf *c, const struct xm_conf_phyint *ph,
+			    const struct xm_mship_cfg *cfg, const struct xm_conf_join **run,
+			    int n, struct join_check *chk, int *group_firsts, int *ngroups,
+			    int *src_firsts)
+{
+	const struct xm_prefix *g = &run[0]->group, *bound = NULL;
+	int i, nsrc = 0, first = INT_MAX;
+	enum join_problem problem = JOIN_OK;
+
+	if (!(g->family == XM_AF_INET ? cfg->igmp_version : cfg->mld_version)) {
+		problem = JOIN_FAMILY_OFF;
+	} else {
+		for (i = 0; i < ph->nboundaries && !bound; i++)
+			if (xm_prefix_contains(&ph->boundaries[i], g))
+				bound = &ph->boundaries[i];
+		if (bound)
+			problem = JOIN_BOUNDARY;
+	}
+	for (i = 0; i < n; i++) {
+		struct join_check *k = &chk[run[i] - c->joins];
+		bool same = i > 0 && xm_prefix_equal(&run[i]->source, &run[i - 1]->source);
+
+		k->ph = ph;
+		if (problem) {
+			k->problem = problem;
+			k->boundary = bound;
+			continue;
+		}
+		if (same) {
+			k->problem = JOIN_DUPLICATE;
+			k->first = chk[run[i - 1] - c->joins].first;
+			continue;
+		}
+		k->first = run[i];
+		if (run[i] - c->joins < first)
+			first = run[i] - c->joins;
+		if (run[i]->source.family)
+			src_firsts[nsrc++] = run[i] - c->joins;
+	}
+	if (problem)
+		return;
+	group_firsts[(*ngroups)++] = first;
+	mark_over_limit(chk, src_firsts, nsrc, cfg->max_sources, JOIN_MAX_SOURCES);
+}
+
+static void report_join(struct parser *p, int i, const struct join_check *k)
+{
+	const struct xm_conf_join *j = &p->conf->joins[i];
+	const struct join_cols *cols = &p->join_cols[i];
+	struct xm_conf_pos pos = j->pos;
+	char g[XM_ADDR_STRLEN], s[XM_ADDR_STRLEN], b[XM_PREFIX_STRLEN];
+
+	xm_format_addr(j->group.family, j->group.addr, g, sizeof(g));
+	if (j->source.family)
+		xm_format_addr(j->source.family, j->source.addr, s, sizeof(s));
+	switch (k->problem) {
+	case JOIN_OK:
+	case JOIN_QUIET:
+		break;
+	case JOIN_NO_PHYINT:
+		pos.col = cols->iface;
+		err(p, pos, "join on %s, which has no phyint (add 'phyint %s')", q(p, j->iface),
+		    q(p, j->iface));
+		break;
+	case JOIN_FAMILY_OFF:
+		pos.col = cols->group;
+		err(p, pos, "join %s on %s, where %s is off (phyint at %s:%d:%d)", g,
+		    q(p, j->iface), j->group.family == XM_AF_INET ? "IGMP" : "MLD",
+		    q(p, k->ph->pos.file), k->ph->pos.line, k->ph->pos.col);
+		break;
+	case JOIN_BOUNDARY:
+		pos.col = cols->group;
+		err(p, pos, "join %s on %s lies in its boundary %s", g, q(p, j->iface),
+		    xm_prefix_format(k->boundary, b, sizeof(b)));
+		break;
+	case JOIN_DUPLICATE:
+		err(p, pos, "duplicate join: same interface, group and source as the join at "
+		    "%s:%d:%d", q(p, k->first->pos.file), k->first->pos.line, k->first->pos.col);
+		break;
+	case JOIN_MAX_GROUPS:
+		pos.col = cols->group;
+		err(p, pos, "join %s on %s goes over its max-groups: %d group%s joined there "
+		    "already", g, q(p, j->iface), k->limit, k->limit == 1 ? " is" : "s are");
+		break;
+	case JOIN_MAX_SOURCES:
+		pos.col = cols->source;
+		err(p, pos, "join %s source %s on %s goes over its max-sources: %d source%s "
+		    "joined in the group already", g, s, q(p, j->iface), k->limit,
+		    k->limit == 1 ? " is" : "s are");
+		break;
+	}
+}
+
+/*
+ * What needs the whole file: each join's interface has a phyint, with the
+ * group's protocol on and no boundary over the group; no join is there
+ * twice; the joins of an interface fit its max-groups and max-sources.
+ * The joins are sorted to find runs of one interface and one group; the
+ * errors come in file order, after those of the lines.
+ */
+static void check_joins(struct parser *p)
+{
+	const struct xm_conf *c = p->conf;
+	const struct xm_conf_join **sorted;
+	struct join_check *chk;
+	int *group_firsts, *src_firsts, a, b, i, n = c->njoins;
+
+	if (!n)
+		return;
+	sorted = malloc(n * sizeof(*sorted));
+	chk = calloc(n, sizeof(*chk));
+	group_firsts = malloc(n * sizeof(*group_firsts));
+	src_firsts = malloc(n * sizeof(*src_firsts));
+	if (!sorted || !chk || !group_firsts || !src_firsts) {
+		out_of_memory(p, c->joins[0].pos);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		sorted[i] = &c->joins[i];
+	qsort(sorted, n, sizeof(*sorted), join_cmp);
+
+	for (a = 0; a < n; a = b) {
+		const struct xm_conf_phyint *ph = find_phyint(c, sorted[a]->iface);
+		struct xm_mship_cfg cfg;
+		int ngroups = 0, g, h;
+
+		for (b = a + 1; b < n && !strcmp(sorted[b]->iface, sorted[a]->iface); b++)
+			;
+		if (!ph) {
+			enum join_problem why = phyint_was_bad(p, sorted[a]->iface) ?
+						JOIN_QUIET : JOIN_NO_PHYINT;
+
+			for (i = a; i < b; i++)
+				chk[sorted[i] - c->joins].problem = why;
+			continue;
+		}
+		xm_conf_phyint_mship_cfg(ph, &cfg);
+		for (g = a; g < b; g = h) {
+			for (h = g + 1; h < b && xm_prefix_equal(&sorted[h]->group, &sorted[g]->group);
+			     h++)
+				;
+			check_group_run(c, ph, &cfg, sorted + g, h - g, chk, group_firsts,
+					&ngroups, src_firsts);
+		}
+		mark_over_limit(chk, group_firsts, ngroups, cfg.max_groups, JOIN_MAX_GROUPS);
+	}
+	for (i = 0; i < n; i++)
+		report_join(p, i, &chk[i]);
+out:
+	free(sorted);
+	free(chk);
+	free(group_firsts);
+	free(src_firsts);
 }
 
 /* ---- files and includes ---- */
@@ -1009,9 +1709,11 @@ static void parse_text(struct parser *p, const char *file, const char *text, siz
 				parse_scope(p, l);
 			else if (!strcmp(kw, "allow") || !strcmp(kw, "deny"))
 				parse_rule(p, l);
+			else if (!strcmp(kw, "join"))
+				parse_join(p, l);
 			else
 				err(p, at(l, 0), "unknown statement '%s' (expected include, phyint, "
-				    "scope, allow or deny)", q(p, kw));
+				    "scope, allow, deny or join)", q(p, kw));
 		}
 		start += n + 1;
 	}
@@ -1039,7 +1741,11 @@ static bool parser_init(struct parser *p, const struct xm_conf_env *env,
 
 static int parser_finish(struct parser *p, int rc, struct xm_conf **out)
 {
+	if (!rc && !p->nomem)
+		check_joins(p);
 	free(p->rule_index);
+	free(p->join_cols);
+	free(p->bad_phyints);
 	if (p->errs)
 		p->errs->count = p->nerrors;
 	if (!rc)
@@ -1098,16 +1804,46 @@ void xm_conf_free(struct xm_conf *c)
 	free(c->scopes);
 	free(c->phyints);
 	free(c->rules);
+	free(c->joins);
 	free(c->files);
 	free(c);
 }
 
+/* The options of ph that were given, as they are written. */
+static void print_phyint_opts(const struct xm_conf_phyint *ph, FILE *f)
+{
+	char buf[16];
+	unsigned int k;
+
+	for (k = 0; k < NOPTS; k++) {
+		const struct phyint_opt *o = &phyint_opts[k];
+		int v = opt_get(ph, o);
+		const char *w;
+
+		switch (o->kind) {
+		case OPT_WORD:
+			if ((w = word_of(o->words, v)))
+				fprintf(f, " %s %s", o->name, w);
+			break;
+		case OPT_NUMBER:
+			if (v >= 0)
+				fprintf(f, " %s %d", o->name, v);
+			break;
+		case OPT_SECONDS:
+			if (v >= 0)
+				fprintf(f, " %s %s", o->name, fmt_seconds(v, buf, sizeof(buf)));
+			break;
+		case OPT_FLAG:
+			if (v)
+				fprintf(f, " %s", o->name);
+			break;
+		}
+	}
+}
+
 void xm_conf_print(const struct xm_conf *c, FILE *f)
 {
-	static const char *const modes[] = {
-		[XM_ATTACH_NATIVE] = "native", [XM_ATTACH_SKB] = "skb",
-	};
-	char buf[XM_PREFIX_STRLEN];
+	char buf[XM_PREFIX_STRLEN], addr[XM_ADDR_STRLEN];
 	int i, j;
 
 	for (i = 0; i < c->nscopes; i++) {
@@ -1120,10 +1856,7 @@ void xm_conf_print(const struct xm_conf *c, FILE *f)
 		const struct xm_conf_phyint *ph = &c->phyints[i];
 
 		fprintf(f, "phyint %s", ph->name);
-		if (ph->mode >= 0 && ph->mode < (int)ARRAY_SIZE(modes))
-			fprintf(f, " mode %s", modes[ph->mode]);
-		if (ph->ttl_threshold >= 0)
-			fprintf(f, " ttl-threshold %d", ph->ttl_threshold);
+		print_phyint_opts(ph, f);
 		for (j = 0; j < ph->nboundaries; j++)
 			fprintf(f, " boundary %s", xm_prefix_format(&ph->boundaries[j], buf, sizeof(buf)));
 		fputc('\n', f);
@@ -1137,6 +1870,16 @@ void xm_conf_print(const struct xm_conf *c, FILE *f)
 		if (r->source.family)
 			fprintf(f, " source %s", xm_prefix_format(&r->source, buf, sizeof(buf)));
 		fprintf(f, "%s\n", r->audit ? " audit" : "");
+	}
+	for (i = 0; i < c->njoins; i++) {
+		const struct xm_conf_join *j = &c->joins[i];
+
+		fprintf(f, "join %s %s", j->iface,
+			xm_format_addr(j->group.family, j->group.addr, addr, sizeof(addr)));
+		if (j->source.family)
+			fprintf(f, " source %s",
+				xm_format_addr(j->source.family, j->source.addr, addr, sizeof(addr)));
+		fputc('\n', f);
 	}
 }
 
@@ -1155,9 +1898,11 @@ static bool prefix_lists_equal(const struct xm_prefix *a, int na,
 
 bool xm_conf_equal(const struct xm_conf *a, const struct xm_conf *b)
 {
+	unsigned int k;
 	int i;
 
-	if (a->nscopes != b->nscopes || a->nphyints != b->nphyints || a->nrules != b->nrules)
+	if (a->nscopes != b->nscopes || a->nphyints != b->nphyints || a->nrules != b->nrules ||
+	    a->njoins != b->njoins)
 		return false;
 	for (i = 0; i < a->nscopes; i++) {
 		const struct xm_conf_scope *x = &a->scopes[i], *y = &b->scopes[i];
@@ -1169,15 +1914,24 @@ bool xm_conf_equal(const struct xm_conf *a, const struct xm_conf *b)
 	for (i = 0; i < a->nphyints; i++) {
 		const struct xm_conf_phyint *x = &a->phyints[i], *y = &b->phyints[i];
 
-		if (strcmp(x->name, y->name) || x->mode != y->mode ||
-		    x->ttl_threshold != y->ttl_threshold ||
+		if (strcmp(x->name, y->name) ||
 		    !prefix_lists_equal(x->boundaries, x->nboundaries, y->boundaries, y->nboundaries))
 			return false;
+		for (k = 0; k < NOPTS; k++)
+			if (opt_get(x, &phyint_opts[k]) != opt_get(y, &phyint_opts[k]))
+				return false;
 	}
 	for (i = 0; i < a->nrules; i++) {
 		const struct xm_conf_rule *x = &a->rules[i], *y = &b->rules[i];
 
 		if (x->deny != y->deny || x->audit != y->audit || !same_match(x, y))
+			return false;
+	}
+	for (i = 0; i < a->njoins; i++) {
+		const struct xm_conf_join *x = &a->joins[i], *y = &b->joins[i];
+
+		if (strcmp(x->iface, y->iface) || !xm_prefix_equal(&x->group, &y->group) ||
+		    !xm_prefix_equal(&x->source, &y->source))
 			return false;
 	}
 	return true;

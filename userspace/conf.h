@@ -60,14 +60,38 @@ struct xm_conf_scope {
 	struct xm_conf_pos pos;		/* of the name */
 };
 
+/*
+ * One interface.  Every option holds what the file says, or "not given"
+ * (-1, or false for the flags), so that printing gives back the file's
+ * choices and not the defaults of the day.  The snooping options become a
+ * struct xm_mship_cfg through xm_conf_phyint_mship_cfg(), which applies the
+ * defaults; ctrl_rate is the daemon's, XM_CONF_CTRL_RATE_DEFAULT when not
+ * given.  Times are milliseconds.
+ */
 struct xm_conf_phyint {
 	char name[XM_IFNAMSIZ];
 	int mode;		/* enum xm_attach_mode; -1 = not given */
 	int ttl_threshold;	/* 0..255; -1 = not given */
+	int igmp;		/* 0 off, 1..3; -1 = not given */
+	int mld;		/* 0 off, 1..2; -1 = not given */
+	int querier;		/* enum xm_querier_mode; -1 = not given */
+	int robustness;		/* 1..7; -1 = not given */
+	int query_interval_ms;	/* 1000..31744000; -1 = not given */
+	int query_response_ms;	/* 100..25500, below the query interval in
+				 * force; -1 = not given */
+	int lmqi_ms;		/* 100..25500; -1 = not given */
+	bool fast_leave;
+	bool require_router_alert;
+	int max_groups;		/* 1..INT_MAX; -1 = not given */
+	int max_sources;	/* 0..XM_MSHIP_MAX_SOURCES_LIMIT; -1 = not given */
+	int ctrl_rate;		/* messages a second, 0 = no limit; -1 = not given */
 	struct xm_prefix *boundaries;	/* scopes expanded, no duplicates */
 	int nboundaries;
 	struct xm_conf_pos pos;		/* of the interface name */
 };
+
+/* Control messages a second a phyint accepts when ctrl-rate is not given. */
+#define XM_CONF_CTRL_RATE_DEFAULT	1000
 
 struct xm_conf_rule {
 	uint8_t deny;		/* 0 allow, 1 deny */
@@ -79,6 +103,17 @@ struct xm_conf_rule {
 	struct xm_conf_pos pos;		/* of "allow" or "deny" */
 };
 
+/* A static membership: join IFACE GROUP [source ADDR].  IFACE has a
+ * phyint with the group's protocol on, outside its boundaries. */
+struct xm_conf_join {
+	char iface[XM_IFNAMSIZ];
+	struct xm_prefix group;		/* one address (/32, /128), multicast,
+					 * wider than link-local scope */
+	struct xm_prefix source;	/* one unicast address of the group's
+					 * family; family 0 = any source, (*,G) */
+	struct xm_conf_pos pos;		/* of "join" */
+};
+
 /* A policy.  Arrays keep the order of the file. */
 struct xm_conf {
 	struct xm_conf_scope *scopes;
@@ -87,6 +122,8 @@ struct xm_conf {
 	int nphyints;
 	struct xm_conf_rule *rules;
 	int nrules;
+	struct xm_conf_join *joins;	/* no duplicates */
+	int njoins;
 	char **files;		/* every file read, the main one first */
 	int nfiles;
 };
@@ -125,13 +162,19 @@ int xm_conf_load_buffer(const char *name, const char *text, size_t len,
 void xm_conf_free(struct xm_conf *c);
 
 /* The policy as statements in canonical form, one per line: defined scopes,
- * then phyints with their scopes expanded, then rules.  What it prints
- * loads back into an equal policy. */
+ * then phyints with their scopes expanded, then rules, then joins.  What it
+ * prints loads back into an equal policy. */
 void xm_conf_print(const struct xm_conf *c, FILE *f);
 
-/* Same scopes, phyints and rules in the same order; positions and file
- * names are not compared. */
+/* Same scopes, phyints, rules and joins in the same order; positions and
+ * file names are not compared. */
 bool xm_conf_equal(const struct xm_conf *a, const struct xm_conf *b);
+
+/* The snooping settings of a phyint: xm_mship_cfg_default(), then what the
+ * file gives.  The addresses stay 0, for the daemon to fill in.  A phyint
+ * that loaded always gives a cfg that xm_mship_iface_set() accepts. */
+struct xm_mship_cfg;
+void xm_conf_phyint_mship_cfg(const struct xm_conf_phyint *pi, struct xm_mship_cfg *out);
 
 /* The kept messages, one per line, then how many were not kept. */
 void xm_conf_errors_print(const struct xm_conf_errors *errs, FILE *f);

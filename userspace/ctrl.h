@@ -26,10 +26,12 @@
 #include "xdp_mcast_kern_user.h"
 
 /*
- * Bounds on what one message may ask of the router.  A 1500-byte frame holds
- * at most 183 IGMPv3 records or 72 MLDv2 records, or 366 IPv4 sources; the
- * bounds leave room for jumbo frames.  A message beyond them is refused
- * whole (too_many_records, too_many_sources) rather than half applied: half
+ * Bounds on what one message may ask of the router.  The ring buffer keeps
+ * XM_CTRL_CAPTURE bytes of each message, room for about 180 IGMPv3 records,
+ * 72 MLDv2 records or 360 IPv4 sources; a longer report arrives cut and is
+ * refused as truncated.  These bounds hold whatever the input (a larger
+ * capture, a test, a fuzzer): a message beyond them is refused whole
+ * (too_many_records, too_many_sources) rather than half applied, since half
  * a report leaves a group in a state no host asked for.
  */
 #define XM_CTRL_MAX_RECORDS	1024	/* group records in one report */

@@ -90,6 +90,8 @@ int xm_errno_to_exit(int err)
 		return EX_CONFIG;
 	case ESRCH:
 		return EX_UNAVAILABLE;
+	case ESTALE:
+		return EX_CONFIG;
 	case ETIMEDOUT:
 		return EX_TEMPFAIL;
 	case ENOMEM:

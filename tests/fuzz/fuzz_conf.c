@@ -7,13 +7,17 @@
  *    names the file;
  *  - a loaded policy prints to text that loads back into an equal policy;
  *  - no packet finds two matching rules tied in precedence (the promise
- *    that lets xm_policy_match() and the data path skip tie-breaking).
+ *    that lets xm_policy_match() and the data path skip tie-breaking);
+ *  - the router state machine takes the snooping settings of every phyint
+ *    and every static join (the promise that a policy which loads can be
+ *    applied whole).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
+#include "mship.h"
 #include "util.h"
 
 /* A few fixed names, and every valid name starting with 'x', so that odd
@@ -132,6 +136,34 @@ static void check_precedence(const struct xm_conf *c)
 	}
 }
 
+/* Phyint i is link i + 1. */
+static void check_mship(const struct xm_conf *c)
+{
+	struct xm_mship *m = xm_mship_new(NULL, 1);
+	struct xm_mship_cfg cfg;
+	int i, k;
+
+	if (!m)
+		return;
+	for (i = 0; i < c->nphyints; i++) {
+		xm_conf_phyint_mship_cfg(&c->phyints[i], &cfg);
+		if (xm_mship_iface_set(m, i + 1, 0, &cfg, 1))
+			fail("the state machine refuses the settings of a phyint", c->phyints[i].name);
+	}
+	for (i = 0; i < c->njoins; i++) {
+		const struct xm_conf_join *j = &c->joins[i];
+		struct xm_mship_key key = { .family = j->group.family };
+
+		for (k = 0; k < c->nphyints; k++)
+			if (!strcmp(c->phyints[k].name, j->iface))
+				key.ifindex = k + 1;
+		memcpy(key.group, j->group.addr, sizeof(key.group));
+		if (xm_mship_static_join(m, &key, j->source.family ? j->source.addr : NULL, 1))
+			fail("the state machine refuses a static join", j->iface);
+	}
+	xm_mship_free(m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct xm_conf untouched;
@@ -146,6 +178,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_round_trip(c);
 	check_precedence(c);
+	check_mship(c);
 	xm_conf_free(c);
 	return 0;
 }

@@ -4,6 +4,8 @@
  * files and the policy they give, bad files and the exact FILE:LINE:COL of
  * each error, includes in a scratch directory, and the rule precedence of
  * xm_policy_match().  Interfaces come from a fake list, never the host's.
+ * The snooping options are also fed to the router state machine, which
+ * must accept every setting and every static join that loads.
  * Prints TAP.
  */
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "mship.h"
 #include "util.h"
 
 #include "tap.h"
@@ -119,6 +122,77 @@ static const struct {
 	{ "statements print grouped: scopes, phyints, rules",
 	  "deny in any group 239.2.0.0/16\nphyint lan0\nscope s 239.3.0.0/16\n",
 	  "scope s 239.3.0.0/16\nphyint lan0\ndeny in any group 239.2.0.0/16\n" },
+
+	{ "snooping options in any order, printed in one order",
+	  "phyint eth0 ctrl-rate 0 fast-leave max-sources 0 igmp 2 boundary local querier on "
+	  "mld off robustness 7 query-interval 60 query-response-interval 0.5 mode skb "
+	  "last-member-query-interval 0.25 require-router-alert max-groups 100\n",
+	  "phyint eth0 mode skb igmp 2 mld off querier on robustness 7 query-interval 60 "
+	  "query-response-interval 0.5 last-member-query-interval 0.25 fast-leave "
+	  "require-router-alert max-groups 100 max-sources 0 ctrl-rate 0 "
+	  "boundary 239.255.0.0/16\n" },
+	{ "every version and querier word",
+	  "phyint eth0 igmp off mld 1 querier off\nphyint eth1 igmp 1 mld 2 querier auto\n"
+	  "phyint eth2 igmp 3 mld off\n",
+	  "phyint eth0 igmp off mld 1 querier off\nphyint eth1 igmp 1 mld 2 querier auto\n"
+	  "phyint eth2 igmp 3 mld off\n" },
+	{ "seconds: trailing zeros dropped, milliseconds kept",
+	  "phyint eth0 query-interval 1.000 query-response-interval 0.999 "
+	  "last-member-query-interval 025.50\n",
+	  "phyint eth0 query-interval 1 query-response-interval 0.999 "
+	  "last-member-query-interval 25.5\n" },
+	{ "the lowest snooping values",
+	  "phyint eth0 robustness 1 query-interval 1 query-response-interval 0.1 "
+	  "last-member-query-interval 0.1 max-groups 1 max-sources 0 ctrl-rate 0\n",
+	  "phyint eth0 robustness 1 query-interval 1 query-response-interval 0.1 "
+	  "last-member-query-interval 0.1 max-groups 1 max-sources 0 ctrl-rate 0\n" },
+	{ "the highest snooping values",
+	  "phyint eth0 robustness 7 query-interval 31744 query-response-interval 25.5 "
+	  "last-member-query-interval 25.5 max-groups 2147483647 max-sources 65535 "
+	  "ctrl-rate 1000000\n",
+	  "phyint eth0 robustness 7 query-interval 31744 query-response-interval 25.5 "
+	  "last-member-query-interval 25.5 max-groups 2147483647 max-sources 65535 "
+	  "ctrl-rate 1000000\n" },
+	{ "a short query interval with a shorter response interval",
+	  "phyint eth0 query-response-interval 1.999 query-interval 2\n",
+	  "phyint eth0 query-interval 2 query-response-interval 1.999\n" },
+
+	{ "joins: (*,G), (S,G), IPv6, printed as bare addresses",
+	  "phyint eth1\njoin eth1 239.1.1.1\njoin eth1 232.1.1.1 source 10.1.2.3\n"
+	  "join eth1 FF0E::1:3 source 2001:DB8::1\njoin eth1 ff3e::8000:1 source 2001:db8::2\n",
+	  "phyint eth1\njoin eth1 239.1.1.1\njoin eth1 232.1.1.1 source 10.1.2.3\n"
+	  "join eth1 ff0e::1:3 source 2001:db8::1\njoin eth1 ff3e::8000:1 source 2001:db8::2\n" },
+	{ "a join before its phyint, with /32 written out, prints last",
+	  "join eth1 239.1.1.1/32\ndeny in any group 239.9.0.0/16\nphyint eth1\n",
+	  "phyint eth1\ndeny in any group 239.9.0.0/16\njoin eth1 239.1.1.1\n" },
+	{ "(*,G) and (S,G) of one group are different joins",
+	  "phyint eth1\njoin eth1 239.1.1.1 source 10.0.0.1\njoin eth1 239.1.1.1\n"
+	  "join eth1 239.1.1.1 source 10.0.0.2\n",
+	  "phyint eth1\njoin eth1 239.1.1.1 source 10.0.0.1\njoin eth1 239.1.1.1\n"
+	  "join eth1 239.1.1.1 source 10.0.0.2\n" },
+	{ "one group joined on two interfaces",
+	  "phyint eth1\nphyint eth2\njoin eth2 239.1.1.1\njoin eth1 239.1.1.1\n",
+	  "phyint eth1\nphyint eth2\njoin eth2 239.1.1.1\njoin eth1 239.1.1.1\n" },
+	{ "joins just outside a boundary, and of the other family",
+	  "phyint eth1 boundary local boundary ipv6-site\njoin eth1 239.254.255.255\n"
+	  "join eth1 ff1e::1\n",
+	  "phyint eth1 boundary 239.255.0.0/16 boundary ff05::/16 boundary ff15::/16 "
+	  "boundary ff25::/16 boundary ff35::/16 boundary ff45::/16 boundary ff55::/16 "
+	  "boundary ff65::/16 boundary ff75::/16 boundary ff85::/16 boundary ff95::/16 "
+	  "boundary ffa5::/16 boundary ffb5::/16 boundary ffc5::/16 boundary ffd5::/16 "
+	  "boundary ffe5::/16 boundary fff5::/16\n"
+	  "join eth1 239.254.255.255\njoin eth1 ff1e::1\n" },
+	{ "joins of routed control groups and realm-local scope",
+	  "phyint eth1\njoin eth1 224.0.1.1\njoin eth1 ff03::1\n",
+	  "phyint eth1\njoin eth1 224.0.1.1\njoin eth1 ff03::1\n" },
+	{ "joins filling max-groups and max-sources exactly",
+	  "phyint eth1 max-groups 2 max-sources 1\njoin eth1 239.1.1.1\n"
+	  "join eth1 232.1.1.1 source 10.0.0.1\njoin eth1 239.1.1.1 source 10.0.0.1\n",
+	  "phyint eth1 max-groups 2 max-sources 1\njoin eth1 239.1.1.1\n"
+	  "join eth1 232.1.1.1 source 10.0.0.1\njoin eth1 239.1.1.1 source 10.0.0.1\n" },
+	{ "IGMP off still allows IPv6 joins, MLD off IPv4 ones",
+	  "phyint eth1 igmp off\nphyint eth2 mld off\njoin eth1 ff0e::1\njoin eth2 239.1.1.1\n",
+	  "phyint eth1 igmp off\nphyint eth2 mld off\njoin eth1 ff0e::1\njoin eth2 239.1.1.1\n" },
 };
 
 static void test_good(void)
@@ -214,6 +288,282 @@ static void test_ipv6_scopes(void)
 		      "%d prefixes: %s %s ... %s", c->phyints[0].nboundaries, a, b, z);
 		xm_conf_free(c);
 	}
+}
+
+/* ---- snooping: the fields, what the state machine is given ---- */
+
+static void test_snoop_fields(void)
+{
+	const char *text = "phyint eth0\n"
+			   "phyint eth1 igmp 2 mld off querier on robustness 7 query-interval 60 "
+			   "query-response-interval 0.5 last-member-query-interval 0.25 fast-leave "
+			   "require-router-alert max-groups 100 max-sources 0 ctrl-rate 0\n"
+			   "phyint eth2 query-interval 30.5 igmp 1\n";
+	const struct xm_conf_phyint *pi;
+	struct xm_mship_cfg cfg, def;
+	struct xm_conf_errors e;
+	struct xm_conf *c;
+	int rc = load(text, &c, &e);
+
+	check(!rc && c->nphyints == 3, "snooping fields: loads", "rc %d %s", rc, rc ? e.msg[0] : "");
+	if (rc)
+		return;
+	xm_mship_cfg_default(&def);
+
+	pi = &c->phyints[0];
+	check(pi->igmp == -1 && pi->mld == -1 && pi->querier == -1 && pi->robustness == -1 &&
+	      pi->query_interval_ms == -1 && pi->query_response_ms == -1 && pi->lmqi_ms == -1 &&
+	      !pi->fast_leave && !pi->require_router_alert && pi->max_groups == -1 &&
+	      pi->max_sources == -1 && pi->ctrl_rate == -1,
+	      "snooping fields: -1 or false when not given", "");
+	memset(&cfg, 0xa5, sizeof(cfg));
+	xm_conf_phyint_mship_cfg(pi, &cfg);
+	check(!memcmp(&cfg, &def, sizeof(cfg)),
+	      "snooping fields: a bare phyint gives xm_mship_cfg_default()", "");
+	check(def.igmp_version == 3 && def.mld_version == 2 && def.querier == XM_QUERIER_AUTO &&
+	      def.robustness == 2 && def.query_interval_ms == 125000 &&
+	      def.query_response_ms == 10000 && def.lmqi_ms == 1000 && !def.fast_leave &&
+	      !def.require_router_alert && def.max_groups == 16384 && def.max_sources == 256,
+	      "snooping fields: the defaults the man page states", "");
+
+	pi = &c->phyints[1];
+	check(pi->igmp == 2 && pi->mld == 0 && pi->querier == XM_QUERIER_ON &&
+	      pi->robustness == 7 && pi->query_interval_ms == 60000 &&
+	      pi->query_response_ms == 500 && pi->lmqi_ms == 250 && pi->fast_leave &&
+	      pi->require_router_alert && pi->max_groups == 100 && pi->max_sources == 0 &&
+	      pi->ctrl_rate == 0, "snooping fields: every option given", "");
+	xm_conf_phyint_mship_cfg(pi, &cfg);
+	check(cfg.igmp_version == 2 && cfg.mld_version == 0 && cfg.querier == XM_QUERIER_ON &&
+	      cfg.robustness == 7 && cfg.query_interval_ms == 60000 &&
+	      cfg.query_response_ms == 500 && cfg.lmqi_ms == 250 && cfg.fast_leave &&
+	      cfg.require_router_alert && cfg.max_groups == 100 && cfg.max_sources == 0 &&
+	      cfg.require_ttl1 == def.require_ttl1 && cfg.lmqc == def.lmqc &&
+	      cfg.startup_query_count == def.startup_query_count &&
+	      cfg.startup_query_interval_ms == def.startup_query_interval_ms &&
+	      xm_addr_is_zero(cfg.addr4) && xm_addr_is_zero(cfg.addr6),
+	      "snooping fields: every option reaches xm_mship_cfg, the rest stays default", "");
+
+	pi = &c->phyints[2];
+	xm_conf_phyint_mship_cfg(pi, &cfg);
+	def.igmp_version = 1;
+	def.query_interval_ms = 30500;
+	check(!memcmp(&cfg, &def, sizeof(cfg)),
+	      "snooping fields: two options given, the rest default", "qi %u igmp %u",
+	      cfg.query_interval_ms, cfg.igmp_version);
+	xm_conf_free(c);
+}
+
+/* Every phyint that loads is a link the state machine takes, and the
+ * bounds here are its bounds: a value just outside is refused by both. */
+static void test_snoop_bounds(void)
+{
+	static const char *const accepted[] = {
+		"phyint eth0 robustness 1 query-interval 1 query-response-interval 0.1 "
+		"last-member-query-interval 0.1 max-groups 1 max-sources 0",
+		"phyint eth0 robustness 7 query-interval 31744 query-response-interval 25.5 "
+		"last-member-query-interval 25.5 max-groups 2147483647 max-sources 65535",
+		"phyint eth0 igmp off mld off querier off",
+		"phyint eth0 igmp 1 mld 1 querier on fast-leave require-router-alert",
+		"phyint eth0 query-interval 1 query-response-interval 0.999",
+	};
+	static const struct {
+		const char *text;	/* refused by the parser */
+		size_t off;		/* the field mship must refuse as well */
+		uint32_t value;
+	} outside[] = {
+		{ "phyint eth0 query-interval 0.999", offsetof(struct xm_mship_cfg, query_interval_ms),
+		  999 },
+		{ "phyint eth0 query-interval 31744.001",
+		  offsetof(struct xm_mship_cfg, query_interval_ms), 31744001 },
+		{ "phyint eth0 query-response-interval 0.099",
+		  offsetof(struct xm_mship_cfg, query_response_ms), 99 },
+		{ "phyint eth0 query-response-interval 25.501",
+		  offsetof(struct xm_mship_cfg, query_response_ms), 25501 },
+		{ "phyint eth0 last-member-query-interval 0.099",
+		  offsetof(struct xm_mship_cfg, lmqi_ms), 99 },
+		{ "phyint eth0 last-member-query-interval 25.501",
+		  offsetof(struct xm_mship_cfg, lmqi_ms), 25501 },
+		{ "phyint eth0 max-sources 65536", offsetof(struct xm_mship_cfg, max_sources), 65536 },
+	};
+	struct xm_mship *m = xm_mship_new(NULL, 1);
+	struct xm_conf_errors e;
+	struct xm_mship_cfg cfg;
+	struct xm_conf *c;
+	char name[160];
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < ARRAY_SIZE(accepted); i++) {
+		rc = load(accepted[i], &c, &e);
+		snprintf(name, sizeof(name), "snooping bounds: mship takes '%s'", accepted[i] + 12);
+		if (rc) {
+			check(0, name, "does not load: %s", e.msg[0]);
+			continue;
+		}
+		xm_conf_phyint_mship_cfg(&c->phyints[0], &cfg);
+		rc = xm_mship_iface_set(m, i + 1, 0, &cfg, 1);
+		check(!rc, name, "rc %d", rc);
+		xm_conf_free(c);
+	}
+	for (i = 0; i < ARRAY_SIZE(outside); i++) {
+		bool refused = load(outside[i].text, &c, &e) == -EINVAL;
+
+		xm_mship_cfg_default(&cfg);
+		cfg.query_interval_ms = 31744000;	/* room for a 25.501 s response */
+		memcpy((char *)&cfg + outside[i].off, &outside[i].value, sizeof(uint32_t));
+		rc = xm_mship_iface_set(m, 100 + i, 0, &cfg, 1);
+		snprintf(name, sizeof(name), "snooping bounds: '%s' refused here and by mship",
+			 outside[i].text + 12);
+		check(refused && rc == -EINVAL, name, "parser %s, mship rc %d",
+		      refused ? "refused" : "took it", rc);
+	}
+	xm_mship_cfg_default(&cfg);
+	cfg.query_interval_ms = 2000;
+	cfg.query_response_ms = 2000;
+	rc = xm_mship_iface_set(m, 200, 0, &cfg, 1);
+	check(rc == -EINVAL && load("phyint eth0 query-interval 2 query-response-interval 2",
+				    &c, &e) == -EINVAL,
+	      "snooping bounds: a response interval equal to the query interval, refused by both",
+	      "mship rc %d", rc);
+	xm_mship_free(m);
+}
+
+/* Options that change a phyint: each one makes it unequal to a bare one. */
+static void test_equal(void)
+{
+	static const char *const opts[] = {
+		"mode native", "ttl-threshold 0", "igmp 3", "igmp off", "mld 2", "mld off",
+		"querier auto", "robustness 2", "query-interval 125", "query-response-interval 10",
+		"last-member-query-interval 1", "fast-leave", "require-router-alert",
+		"max-groups 16384", "max-sources 256", "ctrl-rate 1000", "boundary local",
+	};
+	static const char *const joins[][2] = {
+		{ "join eth1 239.1.1.1", "join eth1 239.1.1.2" },
+		{ "join eth1 239.1.1.1", "join eth2 239.1.1.1" },
+		{ "join eth1 239.1.1.1", "join eth1 239.1.1.1 source 10.0.0.1" },
+		{ "join eth1 239.1.1.1 source 10.0.0.1", "join eth1 239.1.1.1 source 10.0.0.2" },
+		{ "join eth1 239.1.1.1", "" },
+	};
+	struct xm_conf_errors e;
+	struct xm_conf *bare, *c, *d;
+	char text[160];
+	unsigned int i;
+
+	if (load("phyint eth0\n", &bare, &e))
+		return;
+	for (i = 0; i < ARRAY_SIZE(opts); i++) {
+		snprintf(text, sizeof(text), "phyint eth0 %s\n", opts[i]);
+		if (load(text, &c, &e)) {
+			check(0, opts[i], "%s", e.msg[0]);
+			continue;
+		}
+		snprintf(text, sizeof(text), "equal: '%s', even at its default, is a difference",
+			 opts[i]);
+		check(!xm_conf_equal(bare, c) && !xm_conf_equal(c, bare) && xm_conf_equal(c, c) &&
+		      round_trips(c, &env), text, "");
+		xm_conf_free(c);
+	}
+	xm_conf_free(bare);
+	for (i = 0; i < ARRAY_SIZE(joins); i++) {
+		snprintf(text, sizeof(text), "phyint eth1\nphyint eth2\n%s\n", joins[i][0]);
+		load(text, &c, &e);
+		snprintf(text, sizeof(text), "phyint eth1\nphyint eth2\n%s\n", joins[i][1]);
+		load(text, &d, &e);
+		snprintf(text, sizeof(text), "equal: '%s' and '%s' differ", joins[i][0],
+			 joins[i][1][0] ? joins[i][1] : "no join");
+		check(c && d && !xm_conf_equal(c, d) && !xm_conf_equal(d, c), text, "");
+		xm_conf_free(c);
+		xm_conf_free(d);
+	}
+}
+
+/* The joins of a file that loads are all taken by the state machine. */
+static void test_joins(void)
+{
+	const char *text =
+		"join eth2 ff0e::1:3 source 2001:db8::1\n"	/* 1: before its phyint */
+		"phyint eth1 boundary local igmp 2 max-groups 3 max-sources 2\n"
+		"phyint eth2 mld 1 boundary ipv6-site\n"
+		"  join eth1 239.1.1.1\n"
+		"join eth1 232.1.1.1 source 10.0.0.1\n"
+		"join eth1 232.1.1.1 source 10.0.0.2\n"
+		"join eth1 239.1.1.1 source 10.0.0.9\n"
+		"join eth2 ff0e::1:3\n"
+		"join eth1 224.0.1.1\n";
+	const struct xm_conf_join *j;
+	struct xm_mship_group_view v;
+	struct xm_mship_cfg cfg;
+	struct xm_conf_errors e;
+	struct xm_mship_key k;
+	struct xm_mship *m;
+	struct xm_conf *c;
+	int i, rc = load(text, &c, &e), bad = 0;
+
+	check(!rc && c->njoins == 7, "joins: a file with joins loads", "rc %d %s", rc,
+	      rc ? e.msg[0] : "");
+	if (rc)
+		return;
+	j = &c->joins[1];
+	check(!strcmp(j->iface, "eth1") && j->group.family == XM_AF_INET && j->group.len == 32 &&
+	      ((uint8_t *)j->group.addr)[0] == 239 && j->source.family == 0 &&
+	      j->source.len == 0 && j->pos.line == 4 && j->pos.col == 3,
+	      "joins: fields of a (*,G) join, its position is the keyword's", "line %d col %d",
+	      j->pos.line, j->pos.col);
+	j = &c->joins[0];
+	check(j->group.family == XM_AF_INET6 && j->group.len == 128 &&
+	      j->source.family == XM_AF_INET6 && j->source.len == 128 &&
+	      ((uint8_t *)j->source.addr)[0] == 0x20 && ((uint8_t *)j->source.addr)[15] == 1,
+	      "joins: fields of an (S,G) join", "");
+
+	m = xm_mship_new(NULL, 1);
+	for (i = 0; i < c->nphyints; i++) {
+		xm_conf_phyint_mship_cfg(&c->phyints[i], &cfg);
+		bad |= xm_mship_iface_set(m, i + 1, 0, &cfg, 1) != 0;
+	}
+	for (i = 0; i < c->njoins; i++) {
+		j = &c->joins[i];
+		k = (struct xm_mship_key){ .ifindex = strcmp(j->iface, "eth1") ? 2 : 1,
+					   .family = j->group.family };
+		memcpy(k.group, j->group.addr, sizeof(k.group));
+		rc = xm_mship_static_join(m, &k, j->source.family ? j->source.addr : NULL, 1);
+		if (rc) {
+			printf("# join %d: rc %d\n", i + 1, rc);
+			bad = 1;
+		}
+	}
+	check(!bad && xm_mship_ngroups(m) == 4, "joins: the state machine takes every join",
+	      "%zu groups", xm_mship_ngroups(m));
+	k = (struct xm_mship_key){ .ifindex = 1, .family = XM_AF_INET };
+	memcpy(k.group, c->joins[1].group.addr, sizeof(k.group));
+	rc = xm_mship_group_get(m, &k, &v);
+	check(!rc && v.is_static && v.mode == XM_MSHIP_EXCLUDE && v.timer == XM_MSHIP_FOREVER,
+	      "joins: a (*,G) join is a static EXCLUDE group", "rc %d", rc);
+	xm_mship_free(m);
+	xm_conf_free(c);
+}
+
+/* Join errors that need the whole file come after the line errors, and a
+ * phyint dropped for its own error does not also fail its joins. */
+static void test_join_errors(void)
+{
+	struct xm_conf_errors e;
+	struct xm_conf *c;
+	int rc;
+
+	rc = load("phyint eth1 igmp 4\njoin eth1 239.1.1.1\n", &c, &e);
+	check(rc == -EINVAL && e.count == 1 && strstr(e.msg[0], "t.conf:1:18: igmp must be"),
+	      "join errors: a phyint with an error does not add 'no phyint'", "count %d: %s",
+	      e.count, e.msg[0]);
+	rc = load("join eth1 239.1.1.1\nphyint eth9\nfrob\njoin eth1 239.1.1.1\n"
+		  "join eth1 10.1.1.1\n", &c, &e);
+	check(rc == -EINVAL && e.count == 5 && strstr(e.msg[0], "t.conf:2:8: unknown interface") &&
+	      strstr(e.msg[1], "t.conf:3:1: unknown statement") &&
+	      strstr(e.msg[2], "t.conf:5:11: group 10.1.1.1 is not multicast") &&
+	      strstr(e.msg[3], "t.conf:1:6: join on eth1, which has no phyint") &&
+	      strstr(e.msg[4], "t.conf:4:6: join on eth1, which has no phyint"),
+	      "join errors: line errors first, then the whole-file ones in file order",
+	      "count %d: %s | %s | %s", e.count, e.msg[0], e.count > 1 ? e.msg[1] : "",
+	      e.count > 3 ? e.msg[3] : "");
 }
 
 /* ---- bad files: where, and what ---- */
@@ -317,9 +667,12 @@ static const struct {
 	  "t.conf:2:1", "duplicate rule" },
 
 	{ "unknown statement", "mroute from eth0 group 225.1.2.3\n", "t.conf:1:1",
-	  "unknown statement 'mroute' (expected include, phyint, scope, allow or deny)" },
+	  "unknown statement 'mroute' (expected include, phyint, scope, allow, deny or join)" },
 	{ "unknown phyint option", "phyint eth0 enable\n", "t.conf:1:13",
-	  "unexpected 'enable' in phyint (expected mode, ttl-threshold or boundary)" },
+	  "unexpected 'enable' in phyint (expected mode, ttl-threshold, boundary, igmp, mld, "
+	  "querier, robustness, query-interval, query-response-interval, "
+	  "last-member-query-interval, fast-leave, require-router-alert, max-groups, "
+	  "max-sources or ctrl-rate)" },
 	{ "trailing junk after a rule", "deny in any group 239.1.0.0/16 please\n",
 	  "t.conf:1:32", "unexpected 'please' in rule (expected group, source or audit)" },
 	{ "group given twice", "deny in any group 239.1.0.0/16 group 239.2.0.0/16\n",
@@ -349,6 +702,179 @@ static const struct {
 	  "include needs a file name or a glob pattern" },
 	{ "include with two words", "include a.conf b.conf\n", "t.conf:1:16",
 	  "unexpected 'b.conf' after the file name" },
+
+	/* snooping options */
+	{ "unknown IGMP version", "phyint eth0 igmp 4\n", "t.conf:1:18",
+	  "igmp must be off, 1, 2 or 3, not '4'" },
+	{ "IGMP version as v3", "phyint eth0 igmp v3\n", "t.conf:1:18",
+	  "igmp must be off, 1, 2 or 3, not 'v3'" },
+	{ "unknown MLD version", "phyint eth0 mld 3\n", "t.conf:1:17",
+	  "mld must be off, 1 or 2, not '3'" },
+	{ "igmp given twice", "phyint eth0 igmp 2 mld 1 igmp 3\n", "t.conf:1:26",
+	  "igmp is given twice" },
+	{ "igmp given twice, the first value wrong", "phyint eth0 igmp 9 igmp 3\n", "t.conf:1:18",
+	  "igmp must be off, 1, 2 or 3, not '9'" },
+	{ "querier not on, off or auto", "phyint eth0 querier yes\n", "t.conf:1:21",
+	  "querier must be on, off or auto, not 'yes'" },
+	{ "igmp without a value", "phyint eth0 igmp\n", "t.conf:1:13",
+	  "igmp needs a value: off, 1, 2 or 3" },
+	{ "querier without a value", "phyint eth0 querier\n", "t.conf:1:13",
+	  "querier needs a value: on, off or auto" },
+	{ "fast-leave given twice", "phyint eth0 fast-leave igmp 2 fast-leave\n", "t.conf:1:31",
+	  "fast-leave is given twice" },
+	{ "a flag given a value", "phyint eth0 fast-leave on\n", "t.conf:1:24",
+	  "unexpected 'on' in phyint: fast-leave takes no value (it is off unless given)" },
+	{ "require-router-alert given twice",
+	  "phyint eth0 require-router-alert require-router-alert\n", "t.conf:1:34",
+	  "require-router-alert is given twice" },
+	{ "robustness 0", "phyint eth0 robustness 0\n", "t.conf:1:24",
+	  "robustness must be 1..7, not '0'" },
+	{ "robustness above what QRV carries", "phyint eth0 robustness 8\n", "t.conf:1:24",
+	  "robustness must be 1..7, not '8'" },
+	{ "robustness without a value", "phyint eth0 robustness\n", "t.conf:1:13",
+	  "robustness needs a value (1..7)" },
+	{ "query-interval below 1 s", "phyint eth0 query-interval 0.999\n", "t.conf:1:28",
+	  "query-interval must be 1 to 31744 seconds, not '0.999'" },
+	{ "query-interval above what QQIC can say", "phyint eth0 query-interval 31744.001\n",
+	  "t.conf:1:28", "query-interval must be 1 to 31744 seconds, not '31744.001'" },
+	{ "query-interval enormous", "phyint eth0 query-interval 99999999999999999999999\n",
+	  "t.conf:1:28", "query-interval must be 1 to 31744 seconds" },
+	{ "query-interval not a number", "phyint eth0 query-interval 2m\n", "t.conf:1:28",
+	  "query-interval must be a time in seconds such as 10 or 0.5, not '2m'" },
+	{ "seconds ending in a point", "phyint eth0 query-interval 10.\n", "t.conf:1:28",
+	  "not '10.'" },
+	{ "seconds starting with a point", "phyint eth0 last-member-query-interval .5\n",
+	  "t.conf:1:40", "not '.5'" },
+	{ "seconds negative", "phyint eth0 query-interval -10\n", "t.conf:1:28", "not '-10'" },
+	{ "seconds with two points", "phyint eth0 query-interval 1.2.3\n", "t.conf:1:28",
+	  "not '1.2.3'" },
+	{ "seconds with more than 3 decimals",
+	  "phyint eth0 last-member-query-interval 0.2500\n", "t.conf:1:40",
+	  "last-member-query-interval takes at most 3 decimals (milliseconds), not '0.2500'" },
+	{ "query-response-interval below 0.1 s",
+	  "phyint eth0 query-response-interval 0.099\n", "t.conf:1:37",
+	  "query-response-interval must be 0.1 to 25.5 seconds, not '0.099'" },
+	{ "query-response-interval above 25.5 s", "phyint eth0 query-response-interval 26\n",
+	  "t.conf:1:37", "query-response-interval must be 0.1 to 25.5 seconds, not '26'" },
+	{ "last-member-query-interval 0", "phyint eth0 last-member-query-interval 0\n",
+	  "t.conf:1:40", "last-member-query-interval must be 0.1 to 25.5 seconds, not '0'" },
+	{ "query-interval without a value", "phyint eth0 query-interval\n", "t.conf:1:13",
+	  "query-interval needs a value in seconds (1 to 31744)" },
+	{ "query-response-interval equal to the query-interval",
+	  "phyint eth0 query-interval 5 query-response-interval 5\n", "t.conf:1:54",
+	  "query-response-interval 5 must be below the query-interval, 5" },
+	{ "query-response-interval above the query-interval, given first",
+	  "phyint eth0 query-response-interval 20 query-interval 10.5\n", "t.conf:1:37",
+	  "query-response-interval 20 must be below the query-interval, 10.5" },
+	{ "query-interval not above the default response interval",
+	  "phyint eth0 query-interval 10\n", "t.conf:1:28",
+	  "query-interval 10 must be above the query-response-interval, 10 by default "
+	  "(lower it too)" },
+	{ "max-groups 0", "phyint eth0 max-groups 0\n", "t.conf:1:24",
+	  "max-groups must be 1..2147483647, not '0'" },
+	{ "max-groups beyond an int", "phyint eth0 max-groups 2147483648\n", "t.conf:1:24",
+	  "max-groups must be 1..2147483647, not '2147483648'" },
+	{ "max-sources above the limit", "phyint eth0 max-sources 65536\n", "t.conf:1:25",
+	  "max-sources must be 0..65535, not '65536'" },
+	{ "ctrl-rate negative", "phyint eth0 ctrl-rate -1\n", "t.conf:1:23",
+	  "ctrl-rate must be 0..1000000, not '-1'" },
+	{ "ctrl-rate too high", "phyint eth0 ctrl-rate 1000001\n", "t.conf:1:23",
+	  "ctrl-rate must be 0..1000000, not '1000001'" },
+	{ "ctrl-rate given twice", "phyint eth0 ctrl-rate 10 ctrl-rate 10\n", "t.conf:1:26",
+	  "ctrl-rate is given twice" },
+
+	/* joins, on the line */
+	{ "join alone", "join\n", "t.conf:1:1",
+	  "join needs an interface name and a group address" },
+	{ "join without a group", "phyint eth1\njoin eth1\n", "t.conf:2:6",
+	  "join eth1 needs a group address" },
+	{ "join on an unknown interface", "phyint eth0\njoin eth9 239.1.1.1\n", "t.conf:2:6",
+	  "unknown interface 'eth9'" },
+	{ "join on any", "join any 239.1.1.1\n", "t.conf:1:6",
+	  "join needs an interface name; 'any' is only for rules" },
+	{ "join of a unicast group", "phyint eth1\njoin eth1 10.1.1.1\n", "t.conf:2:11",
+	  "group 10.1.1.1 is not multicast (IPv4 groups lie in 224.0.0.0/4)" },
+	{ "join of a unicast IPv6 group", "phyint eth1\njoin eth1 2001:db8::1\n", "t.conf:2:11",
+	  "group 2001:db8::1 is not multicast (IPv6 groups lie in ff00::/8)" },
+	{ "join of a prefix", "phyint eth1\njoin eth1 239.1.0.0/16\n", "t.conf:2:11",
+	  "join takes one group address, not the prefix 239.1.0.0/16" },
+	{ "join of something else", "phyint eth1\njoin eth1 video\n", "t.conf:2:11",
+	  "'video' is not an IPv4 or IPv6 address or prefix" },
+	{ "join of a link-local IPv4 group", "phyint eth1\njoin eth1 224.0.0.251\n",
+	  "t.conf:2:11", "group 224.0.0.251 never leaves its link (224.0.0.0/24, local network "
+	  "control); a static join of it would do nothing" },
+	{ "join of a link-scope IPv6 group", "phyint eth1\njoin eth1 ff02::fb\n", "t.conf:2:11",
+	  "group ff02::fb never leaves its link (IPv6 scope 2 or below)" },
+	{ "join of a transient link-scope IPv6 group", "phyint eth1\njoin eth1 ff12::1234\n",
+	  "t.conf:2:11", "group ff12::1234 never leaves its link" },
+	{ "join of an interface-local IPv6 group", "phyint eth1\njoin eth1 ff01::1\n",
+	  "t.conf:2:11", "group ff01::1 never leaves its link" },
+	{ "(*,G) join in the IPv4 SSM range", "phyint eth1\njoin eth1 232.1.1.1\n",
+	  "t.conf:2:11", "join 232.1.1.1 needs a source: 232.0.0.0/8 is for source-specific "
+	  "multicast only (RFC 4607)" },
+	{ "(*,G) join in the IPv6 SSM range", "phyint eth1\njoin eth1 ff3e::8000:1\n",
+	  "t.conf:2:11", "join ff3e::8000:1 needs a source: ff3x::/96 is for source-specific" },
+	{ "join with a word other than source", "phyint eth1\njoin eth1 239.1.1.1 from 10.1.1.1\n",
+	  "t.conf:2:21", "unexpected 'from' in join (expected 'source ADDRESS')" },
+	{ "join source without an address", "phyint eth1\njoin eth1 239.1.1.1 source\n",
+	  "t.conf:2:21", "source needs an address" },
+	{ "join with words after the source",
+	  "phyint eth1\njoin eth1 239.1.1.1 source 10.1.1.1 audit\n", "t.conf:2:37",
+	  "unexpected 'audit' at the end of the join" },
+	{ "join source of the wrong family",
+	  "phyint eth1\njoin eth1 239.1.1.1 source 2001:db8::1\n", "t.conf:2:28",
+	  "source 2001:db8::1 is IPv6 but group 239.1.1.1 is IPv4" },
+	{ "join IPv6 group, IPv4 source", "phyint eth1\njoin eth1 ff3e::1 source 10.1.1.1\n",
+	  "t.conf:2:26", "source 10.1.1.1 is IPv4 but group ff3e::1 is IPv6" },
+	{ "join source multicast", "phyint eth1\njoin eth1 232.1.1.1 source 239.1.1.1\n",
+	  "t.conf:2:28", "source 239.1.1.1 is multicast; a source is a sender's unicast address" },
+	{ "join source a prefix", "phyint eth1\njoin eth1 232.1.1.1 source 10.0.0.0/8\n",
+	  "t.conf:2:28", "join takes one source address, not the prefix 10.0.0.0/8" },
+	{ "join source 0.0.0.0", "phyint eth1\njoin eth1 232.1.1.1 source 0.0.0.0\n",
+	  "t.conf:2:28", "source 0.0.0.0 is not an address a sender can have" },
+	{ "join source loopback", "phyint eth1\njoin eth1 232.1.1.1 source 127.0.0.1\n",
+	  "t.conf:2:28", "source 127.0.0.1 is not an address a sender can have" },
+	{ "join source broadcast", "phyint eth1\njoin eth1 232.1.1.1 source 255.255.255.255\n",
+	  "t.conf:2:28", "source 255.255.255.255 is not an address" },
+	{ "join source ::", "phyint eth1\njoin eth1 ff3e::1 source ::\n", "t.conf:2:26",
+	  "source :: is not an address a sender can have" },
+	{ "join source ::1", "phyint eth1\njoin eth1 ff3e::1 source ::1\n", "t.conf:2:26",
+	  "source ::1 is not an address a sender can have" },
+
+	/* joins, once the whole file is read */
+	{ "join on an interface without a phyint", "phyint eth0\njoin eth1 239.1.1.1\n",
+	  "t.conf:2:6", "join on eth1, which has no phyint (add 'phyint eth1')" },
+	{ "join in a boundary of its phyint", "phyint eth1 boundary local\njoin eth1 239.255.1.1\n",
+	  "t.conf:2:11", "join 239.255.1.1 on eth1 lies in its boundary 239.255.0.0/16" },
+	{ "join in a boundary of a phyint further down",
+	  "scope cams ff08::20:0/112\njoin eth1 ff08::20:7\nphyint eth1 boundary cams\n",
+	  "t.conf:2:11", "join ff08::20:7 on eth1 lies in its boundary ff08::20:0/112" },
+	{ "(S,G) join in a boundary", "phyint eth1 boundary ipv6-site\n"
+	  "join eth1 ff35::8000:1 source 2001:db8::1\n",
+	  "t.conf:2:11", "join ff35::8000:1 on eth1 lies in its boundary ff35::/16" },
+	{ "IPv4 join where IGMP is off", "phyint eth1 igmp off\njoin eth1 239.1.1.1\n",
+	  "t.conf:2:11", "join 239.1.1.1 on eth1, where IGMP is off (phyint at t.conf:1:8)" },
+	{ "IPv6 join where MLD is off", "join eth1 ff0e::1\nphyint eth1 mld off\n",
+	  "t.conf:1:11", "join ff0e::1 on eth1, where MLD is off (phyint at t.conf:2:8)" },
+	{ "duplicate (*,G) join, spelled differently",
+	  "phyint eth1\njoin eth1 239.1.1.1\n\njoin eth1 239.1.1.1/32\n", "t.conf:4:1",
+	  "duplicate join: same interface, group and source as the join at t.conf:2:1" },
+	{ "duplicate (S,G) join", "phyint eth1\njoin eth1 ff3e::1 source 2001:DB8::1\n"
+	  "join eth1 ff3e:0::1 source 2001:db8:0::1\n", "t.conf:3:1",
+	  "duplicate join: same interface, group and source as the join at t.conf:2:1" },
+	{ "joins beyond max-groups: the first one past it in the file",
+	  "phyint eth1 max-groups 2\njoin eth1 239.1.1.3\njoin eth1 239.1.1.1\n"
+	  "join eth1 239.1.1.3 source 10.0.0.1\njoin eth1 239.1.1.2\njoin eth1 239.1.1.0\n",
+	  "t.conf:5:11", "join 239.1.1.2 on eth1 goes over its max-groups: 2 groups are joined "
+	  "there already" },
+	{ "joins beyond max-sources", "phyint eth1 max-sources 1\n"
+	  "join eth1 232.1.1.1 source 10.0.0.2\njoin eth1 239.1.1.1 source 10.0.0.2\n"
+	  "join eth1 232.1.1.1 source 10.0.0.1\n",
+	  "t.conf:4:28", "join 232.1.1.1 source 10.0.0.1 on eth1 goes over its max-sources: "
+	  "1 source is joined in the group already" },
+	{ "an (S,G) join where max-sources is 0",
+	  "phyint eth1 max-sources 0\njoin eth1 239.1.1.1\njoin eth1 239.1.1.1 source 10.0.0.1\n",
+	  "t.conf:3:28", "goes over its max-sources: 0 sources are joined in the group already" },
 };
 
 static void test_bad(void)
@@ -787,6 +1313,11 @@ int main(void)
 {
 	test_good();
 	test_fields();
+	test_snoop_fields();
+	test_snoop_bounds();
+	test_equal();
+	test_joins();
+	test_join_errors();
 	test_ipv6_scopes();
 	test_bad();
 	test_many_errors();

@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Snooping in the daemon.  See snoop.h for the flow; the choices:
+ *
+ * - Links are (ifindex, VLAN).  A phyint's untagged link is set up from the
+ *   config; a tagged link is set up, with the phyint's settings, the first
+ *   time a message arrives with that VLAN tag.
+ * - Every change the state machine reports is written to the maps at once,
+ *   so a report is in xm_members within a ring-buffer wakeup.  Sources are
+ *   written as a diff against what was written before (kept here), so a
+ *   refresh costs one map update, not one per source.
+ * - Messages beyond a link's ctrl-rate (a token bucket, one second deep)
+ *   are refused and counted before they are parsed.
+ * - Counters are published at most every 100 ms and at exit.
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ctrl.h"
+#include "log.h"
+#include "pins.h"
+#include "query.h"
+#include "snoop.h"
+#include "snoop_ctr.h"
+#include "util.h"
+
+#define MAX_LINKS		1024
+#define PUBLISH_EVERY_MS	100
+#define LATENCY_SAMPLES		4096	/* a ring of the newest */
+#define SHADOW_BUCKETS		65536
+
+struct link {
+	uint32_t ifindex;
+	uint16_t vlan;
+	uint32_t slot;		/* xm_ifaces slot, 0 unknown */
+	uint32_t rate;		/* messages a second, 0 unlimited */
+	double tokens;
+	uint64_t refill_ms;
+	uint8_t mac[6];
+};
+
+/* What was written to xm_member_src for one group. */
+struct shadow {
+	struct shadow *next;
+	struct xm_mship_key key;
+	uint32_t n, cap;
+	__be32 (*src)[4];
+};
+
+struct snoop {
+	struct xm_mship *m;
+	struct ring_buffer *rb;
+	const struct xm_conf *conf;
+	int ring_fd, members_fd, src_fd, ctr_fd, config_fd, ifaces_fd;
+	int pkt_fd;		/* -1: queries are built, not sent */
+	struct xm_ctrl_msg *msg;
+	struct link links[MAX_LINKS];
+	int nlinks;
+	uint64_t own[XM_MAX_IFACES][XM_SNOOP_SLOTS];	/* our part of each row */
+	bool dirty[XM_MAX_IFACES];
+	uint64_t published_ms;
+	struct shadow *shadow[SHADOW_BUCKETS];
+	uint64_t lat[LATENCY_SAMPLES];
+	uint64_t nlat;
+	uint64_t event_ts;	/* XDP stamp of the message being handled */
+};
+
+uint64_t snoop_now_ms(void)
+{
+	return xm_now_mono_ns() / 1000000;
+}
+
+static uint64_t ms_to_ns(uint64_t ms)
+{
+	return ms == XM_MSHIP_FOREVER ? 0 : ms * 1000000;
+}
+
+static struct link *link_find(struct snoop *s, uint32_t ifindex, uint16_t vlan)
+{
+	int i;
+
+	for (i = 0; i < s->nlinks; i++)
+		if (s->links[i].ifindex == ifindex && s->links[i].vlan == vlan)
+			return &s->links[i];
+	return NULL;
+}
+
+static void count(struct snoop *s, const struct link *l, unsigned int idx)
+{
+	if (!l || !l->slot || l->slot >= XM_MAX_IFACES)
+		return;
+	s->own[l->slot][idx]++;
+	s->dirty[l->slot] = true;
+}
+
+/* ---- the maps ---- */
+
+static uint32_t shadow_hash(const struct xm_mship_key *k)
+{
+	const uint8_t *p = (const uint8_t *)k;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h % SHADOW_BUCKETS;
+}
+
+static struct shadow *shadow_get(struct snoop *s, const struct xm_mship_key *k, bool create)
+{
+	struct shadow **at = &s->shadow[shadow_hash(k)], *sh;
+
+	for (sh = *at; sh; sh = sh->next)
+		if (!memcmp(&sh->key, k, sizeof(*k)))
+			return sh;
+	if (!create)
+		return NULL;
+	sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return NULL;
+	sh->key = *k;
+	sh->next = *at;
+	*at = sh;
+	return sh;
+}
+
+static void shadow_drop(struct snoop *s, const struct xm_mship_key *k)
+{
+	struct shadow **at = &s->shadow[shadow_hash(k)], *sh;
+
+	for (; (sh = *at); at = &sh->next) {
+		if (!memcmp(&sh->key, k, sizeof(*k))) {
+			*at = sh->next;
+			free(sh->src);
+			free(sh);
+			return;
+		}
+	}
+}
+
+static void src_key(struct xm_member_src_key *sk, const struct xm_mship_key *k,
+		    const __be32 src[4])
+{
+	memset(sk, 0, sizeof(*sk));
+	memcpy(&sk->g, k, sizeof(sk->g));
+	memcpy(sk->source, src, sizeof(sk->source));
+}
+
+/* Write g's sources, and delete the ones written before that it lost. */
+static void write_sources(struct snoop *s, const struct xm_mship_group_view *g)
+{
+	struct shadow *sh = shadow_get(s, &g->key, true);
+	struct xm_member_src_key sk;
+	struct xm_member_src v;
+	uint32_t i, j;
+
+	if (!sh)
+		return;
+	for (i = 0; i < sh->n; i++) {
+		bool kept = false;
+
+		for (j = 0; j < g->nsrc && !kept; j++)
+			kept = !memcmp(sh->src[i], g->src[j].addr, 16);
+		if (!kept) {
+			src_key(&sk, &g->key, sh->src[i]);
+			bpf_map_delete_elem(s->src_fd, &sk);
+		}
+	}
+	if (g->nsrc > sh->cap) {
+		void *grown = realloc(sh->src, g->nsrc * sizeof(*sh->src));
+
+		if (!grown)
+			return;
+		sh->src = grown;
+		sh->cap = g->nsrc;
+	}
+	for (i = 0; i < g->nsrc; i++) {
+		memset(&v, 0, sizeof(v));
+		v.expires_ns = ms_to_ns(g->src[i].timer);
+		v.forward = g->src[i].timer != 0;
+		src_key(&sk, &g->key, g->src[i].addr);
+		bpf_map_update_elem(s->src_fd, &sk, &v, BPF_ANY);
+		memcpy(sh->src[i], g->src[i].addr, 16);
+	}
+	sh->n = g->nsrc;
+}
+
+static void on_change(void *ctx, const struct xm_mship_change *c)
+{
+	struct snoop *s = ctx;
+	const struct xm_mship_group_view *g = &c->g;
+	struct xm_member_key key;
+	struct xm_member v = { 0 };
+	uint64_t expires = g->timer;
+	uint32_t i;
+
+	memcpy(&key, &g->key, sizeof(key));
+	if (c->kind == XM_MSHIP_DELETED) {
+		struct shadow *sh = shadow_get(s, &g->key, false);
+		struct xm_member_src_key sk;
+
+		for (i = 0; sh && i < sh->n; i++) {
+			src_key(&sk, &g->key, sh->src[i]);
+			bpf_map_delete_elem(s->src_fd, &sk);
+		}
+		shadow_drop(s, &g->key);
+		bpf_map_delete_elem(s->members_fd, &key);
+		goto done;
+	}
+	/* An INCLUDE group lives as long as its longest-lived source. */
+	if (g->mode == XM_MSHIP_INCLUDE)
+		for (i = 0, expires = 0; i < g->nsrc; i++)
+			if (g->src[i].timer > expires)
+				expires = g->src[i].timer;
+	v.filter_mode = g->mode == XM_MSHIP_EXCLUDE ? XM_FILTER_EXCLUDE : XM_FILTER_INCLUDE;
+	v.compat = g->compat;
+	v.flags = g->is_static ? XM_MEMBER_STATIC : 0;
+	v.nsources = g->nsrc;
+	v.expires_ns = ms_to_ns(expires);
+	memcpy(v.last_reporter, g->reporter, sizeof(v.last_reporter));
+	if (c->kind == XM_MSHIP_CREATED || (c->what & (XM_MSHIP_CH_SOURCES | XM_MSHIP_CH_TIMERS)))
+		write_sources(s, g);
+	bpf_map_update_elem(s->members_fd, &key, &v, BPF_ANY);
+done:
+	if (s->event_ts) {
+		s->lat[s->nlat % LATENCY_SAMPLES] = xm_now_mono_ns() - s->event_ts;
+		s->nlat++;
+	}
+}
+
+/* ---- queries ---- */
+
+static void on_action(void *ctx, const struct xm_mship_action *a)
+{
+	struct snoop *s = ctx;
+	struct link *l = link_find(s, a->ifindex, a->vlan);
+	struct sockaddr_ll to = {
+		.sll_family = AF_PACKET,
+		.sll_ifindex = a->ifindex,
+		.sll_halen = 6,
+	};
+	uint8_t frame[XM_QUERY_FRAME_MAX];
+	size_t n;
+
+	if (!l)
+		l = link_find(s, a->ifindex, 0);
+	n = xm_query_build(a, l ? l->mac : (uint8_t[6]){ 0 }, frame, sizeof(frame));
+	if (!n) {
+		count(s, l, XM_SNOOP_SEND_FAILED);
+		return;
+	}
+	if (s->pkt_fd < 0) {
+		count(s, l, XM_SNOOP_QUERIES_SENT);
+		return;
+	}
+	memcpy(to.sll_addr, frame, 6);
+	if (sendto(s->pkt_fd, frame, n, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+		pr_debug("cannot send a query on ifindex %u: %s\n", a->ifindex, strerror(errno));
+		count(s, l, XM_SNOOP_SEND_FAILED);
+		return;
+	}
+	count(s, l, XM_SNOOP_QUERIES_SENT);
+}
+
+/* A join for a group the policy keeps off this interface: a boundary of
+ * its phyint, or an inbound rule without a source that denies it. */
+static bool on_forbidden(void *ctx, const struct xm_mship_key *k)
+{
+	struct snoop *s = ctx;
+	const struct xm_conf *c = s->conf;
+	const struct xm_conf_rule *r;
+	struct xm_prefix g = { .family = k->family };
+	char name[IF_NAMESIZE];
+	int i, j;
+
+	if (!c || !if_indextoname(k->ifindex, name))
+		return false;
+	g.len = k->family == XM_AF_INET ? 32 : 128;
+	memcpy(g.addr, k->group, sizeof(g.addr));
+	for (i = 0; i < c->nphyints; i++) {
+		if (strcmp(c->phyints[i].name, name))
+			continue;
+		for (j = 0; j < c->phyints[i].nboundaries; j++)
+			if (xm_prefix_contains(&c->phyints[i].boundaries[j], &g))
+				return true;
+	}
+	r = xm_policy_match(c, XM_DIR_IN, name, &g, NULL);
+	return r && r->deny && !r->audit;
+}
+
+/* ---- messages ---- */
+
+/* A token bucket per link, refilled by the clock, one second deep. */
+static bool rate_ok(struct link *l, uint64_t now)
+{
+	if (!l->rate)
+		return true;
+	if (now > l->refill_ms) {
+		l->tokens += (double)(now - l->refill_ms) * l->rate / 1000.0;
+		if (l->tokens > l->rate)
+			l->tokens = l->rate;
+		l->refill_ms = now;
+	}
+	if (l->tokens < 1.0)
+		return false;
+	l->tokens -= 1.0;
+	return true;
+}
+
+static const struct xm_conf_phyint *phyint_of(const struct xm_conf *c, uint32_t ifindex)
+{
+	char name[IF_NAMESIZE];
+	int i;
+
+	if (!c || !if_indextoname(ifindex, name))
+		return NULL;
+	for (i = 0; i < c->nphyints; i++)
+		if (!strcmp(c->phyints[i].name, name))
+			return &c->phyints[i];
+	return NULL;
+}
+
+static int link_setup(struct snoop *s, uint32_t ifindex, uint16_t vlan, uint64_t now);
+
+void snoop_event(struct snoop *s, const void *data, size_t len)
+{
+	const struct xm_ctrl_event *ev = data;
+	enum xm_ctrl_reason why;
+	uint64_t now = snoop_now_ms();
+	struct link *l;
+	unsigned int i;
+
+	if (len < offsetof(struct xm_ctrl_event, data) || ev->len > XM_CTRL_CAPTURE ||
+	    len < offsetof(struct xm_ctrl_event, data) + ev->len)
+		return;
+	l = link_find(s, ev->ifindex, ev->vlan);
+	if (!l && ev->vlan && link_find(s, ev->ifindex, 0) &&
+	    !link_setup(s, ev->ifindex, ev->vlan, now))
+		l = link_find(s, ev->ifindex, ev->vlan);
+	if (!l)
+		return;		/* not a snooping interface */
+	if (!rate_ok(l, now)) {
+		count(s, l, XM_SNOOP_RATE_LIMITED);
+		return;
+	}
+	why = xm_ctrl_parse(ev->data, ev->len, ev->ifindex, ev->vlan, s->msg);
+	if (why == XM_CTRL_OK) {
+		s->event_ts = ev->ts_ns;
+		why = xm_mship_input(s->m, s->msg, now);
+		s->event_ts = 0;
+	}
+	if (why != XM_CTRL_OK) {
+		count(s, l, XM_SNOOP_BASE_REASON + why);
+		return;
+	}
+	switch (s->msg->kind) {
+	case XM_CTRL_QUERY:
+		count(s, l, XM_SNOOP_QUERIES_SEEN);
+		break;
+	case XM_CTRL_LEAVE:
+		count(s, l, XM_SNOOP_LEAVES);
+		break;
+	default:
+		count(s, l, s->msg->version == 1 ? XM_SNOOP_REPORTS_V1 :
+			    s->msg->version == 2 ? XM_SNOOP_REPORTS_V2 : XM_SNOOP_REPORTS_V3);
+	}
+	for (i = 0; i < XM_CTRL_SKIP_COUNT; i++)
+		if (s->msg->skipped[i]) {
+			s->own[l->slot][XM_SNOOP_BASE_SKIP + i] += s->msg->skipped[i];
+			s->dirty[l->slot] = true;
+		}
+}
+
+static int ring_cb(void *ctx, void *data, size_t len)
+{
+	snoop_event(ctx, data, len);
+	return 0;
+}
+
+/* ---- counters ---- */
+
+static void publish(struct snoop *s, uint64_t now)
+{
+	struct xm_mship_counters mc;
+	uint64_t row[XM_SNOOP_SLOTS];
+	uint32_t slot, idx, i;
+	int k;
+
+	for (slot = 1; slot < XM_MAX_IFACES; slot++) {
+		if (!s->dirty[slot])
+			continue;
+		memcpy(row, s->own[slot], sizeof(row));
+		for (k = 0; k < s->nlinks; k++) {
+			if (s->links[k].slot != slot ||
+			    xm_mship_counters_get(s->m, s->links[k].ifindex, s->links[k].vlan, &mc))
+				continue;
+			for (i = 0; i < XM_MSHIP_C_COUNT; i++)
+				row[XM_SNOOP_BASE_MSHIP + i] += mc.c[i];
+		}
+		for (i = 0; i < XM_SNOOP_SLOTS; i++) {
+			idx = slot * XM_SNOOP_SLOTS + i;
+			bpf_map_update_elem(s->ctr_fd, &idx, &row[i], BPF_ANY);
+		}
+		s->dirty[slot] = false;
+	}
+	s->published_ms = now;
+}
+
+/* ---- setup ---- */
+
+static void iface_addrs(uint32_t ifindex, struct xm_mship_cfg *cfg)
+{
+	struct ifaddrs *ifa, *a;
+	char name[IF_NAMESIZE];
+
+	if (!if_indextoname(ifindex, name) || getifaddrs(&ifa))
+		return;
+	for (a = ifa; a; a = a->ifa_next) {
+		if (!a->ifa_addr || strcmp(a->ifa_name, name))
+			continue;
+		if (a->ifa_addr->sa_family == AF_INET && !cfg->addr4[0]) {
+			cfg->addr4[0] = ((struct sockaddr_in *)a->ifa_addr)->sin_addr.s_addr;
+		} else if (a->ifa_addr->sa_family == AF_INET6) {
+			const struct in6_addr *in6 = &((struct sockaddr_in6 *)a->ifa_addr)->sin6_addr;
+
+			if (IN6_IS_ADDR_LINKLOCAL(in6) && xm_addr_is_zero(cfg->addr6))
+				memcpy(cfg->addr6, in6, 16);
+		}
+	}
+	freeifaddrs(ifa);
+}
+
+static void iface_mac(uint32_t ifindex, uint8_t mac[6])
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	if (if_indextoname(ifindex, ifr.ifr_name) && !ioctl(fd, SIOCGIFHWADDR, &ifr))
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+}
+
+static int link_setup(struct snoop *s, uint32_t ifindex, uint16_t vlan, uint64_t now)
+{
+	const struct xm_conf_phyint *pi = phyint_of(s->conf, ifindex);
+	struct xm_mship_cfg cfg;
+	struct xm_iface ifc;
+	struct link *l = link_find(s, ifindex, vlan);
+	int err;
+
+	if (!pi)
+		return -ENODEV;
+	if (!l) {
+		if (s->nlinks == MAX_LINKS)
+			return -ENOSPC;
+		l = &s->links[s->nlinks++];
+		memset(l, 0, sizeof(*l));
+		l->ifindex = ifindex;
+		l->vlan = vlan;
+		l->refill_ms = now;
+	}
+	if (!bpf_map_lookup_elem(s->ifaces_fd, &ifindex, &ifc))
+		l->slot = ifc.slot;
+	iface_mac(ifindex, l->mac);
+	xm_conf_phyint_mship_cfg(pi, &cfg);
+	l->rate = pi->ctrl_rate >= 0 ? (uint32_t)pi->ctrl_rate : XM_CONF_CTRL_RATE_DEFAULT;
+	l->tokens = l->rate;
+	iface_addrs(ifindex, &cfg);
+	err = xm_mship_iface_set(s->m, ifindex, vlan, &cfg, now);
+	if (err)
+		pr_err("cannot set up snooping on ifindex %u vlan %u: %s\n", ifindex, vlan,
+		       strerror(-err));
+	return err;
+}
+
+int snoop_apply(struct snoop *s, const struct xm_conf *conf)
+{
+	uint64_t now = snoop_now_ms();
+	int i, err = 0;
+
+	s->conf = conf;
+	/* Links of phyints that left the config go, with their groups. */
+	for (i = 0; i < s->nlinks; ) {
+		if (phyint_of(conf, s->links[i].ifindex)) {
+			i++;
+			continue;
+		}
+		xm_mship_iface_del(s->m, s->links[i].ifindex, s->links[i].vlan, now);
+		s->links[i] = s->links[--s->nlinks];
+	}
+	for (i = 0; i < conf->nphyints && !err; i++) {
+		uint32_t ifindex = if_nametoindex(conf->phyints[i].name);
+
+		err = ifindex ? link_setup(s, ifindex, 0, now) : -ENODEV;
+	}
+	for (i = 0; i < s->nlinks && !err; i++)
+		if (s->links[i].vlan)
+			err = link_setup(s, s->links[i].ifindex, s->links[i].vlan, now);
+	for (i = 0; i < conf->njoins && !err; i++) {
+		const struct xm_conf_join *j = &conf->joins[i];
+		struct xm_mship_key k = { .family = j->group.family };
+
+		k.ifindex = if_nametoindex(j->iface);
+		memcpy(k.group, j->group.addr, sizeof(k.group));
+		err = xm_mship_static_join(s->m, &k, j->source.family ? j->source.addr : NULL, now);
+		if (err == -EEXIST)
+			err = 0;
+		if (err)
+			pr_err("cannot join %s statically: %s\n", j->iface, strerror(-err));
+	}
+	return err;
+}
+
+int snoop_init(struct snoop **out, const char *pin_dir, bool send)
+{
+	struct xm_mship_ops ops = {
+		.change = on_change,
+		.action = on_action,
+		.forbidden = on_forbidden,
+	};
+	struct { int *fd; const char *name; } maps[] = {
+		{ NULL, XM_MAP_CTRL_RING }, { NULL, XM_MAP_MEMBERS }, { NULL, XM_MAP_MEMBER_SRC },
+		{ NULL, XM_MAP_SNOOP_CTR }, { NULL, XM_MAP_CONFIG }, { NULL, XM_MAP_IFACES },
+	};
+	char path[PATH_MAX];
+	struct xm_config cfg;
+	struct snoop *s;
+	uint64_t seed = 0;
+	uint32_t zero = 0;
+	size_t i;
+	int err;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->msg = calloc(1, sizeof(*s->msg));
+	s->pkt_fd = -1;
+	maps[0].fd = &s->ring_fd, maps[1].fd = &s->members_fd, maps[2].fd = &s->src_fd;
+	maps[3].fd = &s->ctr_fd, maps[4].fd = &s->config_fd, maps[5].fd = &s->ifaces_fd;
+	for (i = 0; i < ARRAY_SIZE(maps); i++)
+		*maps[i].fd = -1;
+	err = s->msg ? 0 : -ENOMEM;
+	for (i = 0; i < ARRAY_SIZE(maps) && !err; i++) {
+		err = xm_pin_join(path, sizeof(path), pin_dir, maps[i].name);
+		if (!err && (*maps[i].fd = bpf_obj_get(path)) < 0)
+			err = -errno;
+	}
+	if (err) {
+		pr_err("cannot open the snooping maps under '%s': %s\n", pin_dir, strerror(-err));
+		goto fail;
+	}
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = xm_now_mono_ns();
+	ops.ctx = s;
+	s->m = xm_mship_new(&ops, seed);
+	s->rb = ring_buffer__new(s->ring_fd, ring_cb, s, NULL);
+	if (!s->m || !s->rb) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (send) {
+		s->pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+		if (s->pkt_fd < 0) {
+			err = -errno;
+			pr_err("cannot open a packet socket for queries: %s\n", strerror(errno));
+			goto fail;
+		}
+	}
+	/* From now on the XDP program copies IGMP and MLD to the ring. */
+	if (!bpf_map_lookup_elem(s->config_fd, &zero, &cfg)) {
+		cfg.flags |= XM_CFG_SNOOP;
+		bpf_map_update_elem(s->config_fd, &zero, &cfg, BPF_ANY);
+	}
+	*out = s;
+	return 0;
+fail:
+	snoop_exit(s);
+	return err;
+}
+
+int snoop_fd(const struct snoop *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
+}
+
+int snoop_timeout_ms(const struct snoop *s)
+{
+	uint64_t due = xm_mship_next_deadline(s->m), now = snoop_now_ms();
+	uint64_t publish = s->published_ms + PUBLISH_EVERY_MS;
+
+	if (publish < due)
+		due = publish;
+	if (due == XM_MSHIP_FOREVER)
+		return -1;
+	return due <= now ? 0 : (int)(due - now > 60000 ? 60000 : due - now);
+}
+
+void snoop_process(struct snoop *s)
+{
+	uint64_t now;
+
+	ring_buffer__consume(s->rb);
+	now = snoop_now_ms();
+	xm_mship_tick(s->m, now);
+	if (now >= s->published_ms + PUBLISH_EVERY_MS)
+		publish(s, now);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void snoop_latency(const struct snoop *s, struct snoop_latency *out)
+{
+	uint64_t n = s->nlat < LATENCY_SAMPLES ? s->nlat : LATENCY_SAMPLES;
+	uint64_t v[LATENCY_SAMPLES];
+
+	memset(out, 0, sizeof(*out));
+	if (!n)
+		return;
+	memcpy(v, s->lat, n * sizeof(v[0]));
+	qsort(v, n, sizeof(v[0]), cmp_u64);
+	out->count = s->nlat;
+	out->p50_ns = v[n / 2];
+	out->p99_ns = v[(n * 99) / 100];
+	out->max_ns = v[n - 1];
+}
+
+size_t snoop_ngroups(const struct snoop *s)
+{
+	return xm_mship_ngroups(s->m);
+}
+
+void snoop_exit(struct snoop *s)
+{
+	struct xm_config cfg;
+	uint32_t zero = 0;
+	size_t i;
+	int *fds[] = { &s->ring_fd, &s->members_fd, &s->src_fd, &s->ctr_fd, &s->config_fd,
+		       &s->ifaces_fd, &s->pkt_fd };
+
+	if (!s)
+		return;
+	if (s->config_fd >= 0 && !bpf_map_lookup_elem(s->config_fd, &zero, &cfg)) {
+		cfg.flags &= ~XM_CFG_SNOOP;
+		bpf_map_update_elem(s->config_fd, &zero, &cfg, BPF_ANY);
+	}
+	if (s->m && s->ctr_fd >= 0) {
+		memset(s->dirty, 1, sizeof(s->dirty));
+		publish(s, snoop_now_ms());
+	}
+	ring_buffer__free(s->rb);
+	xm_mship_free(s->m);
+	for (i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+	for (i = 0; i < SHADOW_BUCKETS; i++) {
+		while (s->shadow[i]) {
+			struct shadow *next = s->shadow[i]->next;
+
+			free(s->shadow[i]->src);
+			free(s->shadow[i]);
+			s->shadow[i] = next;
+		}
+	}
+	free(s->msg);
+	free(s);
+}
