@@ -489,9 +489,12 @@ static int link_setup(struct snoop *s, uint32_t ifindex, uint16_t vlan, uint64_t
 	return err;
 }
 
+static void adopt_pinned(struct snoop *s);
+
 int snoop_apply(struct snoop *s, const struct xm_conf *conf)
 {
 	uint64_t now = snoop_now_ms();
+	bool first = !s->conf;
 	int i, err = 0;
 
 	s->conf = conf;
@@ -524,7 +527,119 @@ int snoop_apply(struct snoop *s, const struct xm_conf *conf)
 		if (err)
 			pr_err("cannot join %s statically: %s\n", j->iface, strerror(-err));
 	}
+	if (first && !err)
+		adopt_pinned(s);
 	return err;
+}
+
+/*
+ * A restarted daemon adopts the memberships a previous one left in the maps:
+ * each pinned group goes into the state machine as a current-state record
+ * from its last reporter (IS_EX with its blocked sources, or IS_IN with its
+ * sources), so forwarding goes on with fresh timers while the startup
+ * queries re-learn the link.  Groups nobody answers for expire as usual.
+ * What the maps cannot tell (older-host timers) starts afresh.
+ */
+struct pinned_src {
+	struct xm_member_src_key k;
+	bool forward;
+};
+
+static int pinned_src_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct pinned_src *)a)->k, &((const struct pinned_src *)b)->k,
+		      sizeof(struct xm_member_src_key));
+}
+
+/* Every pinned source record, sorted so a group's sources are adjacent. */
+static struct pinned_src *read_pinned_sources(int fd, size_t *n)
+{
+	struct xm_member_src_key k, next, *prev = NULL;
+	struct pinned_src *v = NULL, *grown;
+	struct xm_member_src val;
+	size_t cap = 0;
+
+	*n = 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &val))
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 256;
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown)
+				break;
+			v = grown;
+		}
+		v[*n].k = k;
+		v[*n].forward = val.forward;
+		(*n)++;
+	}
+	if (*n)
+		qsort(v, *n, sizeof(*v), pinned_src_cmp);
+	return v;
+}
+
+static void adopt_pinned(struct snoop *s)
+{
+	struct xm_member_key key, next, *prev = NULL;
+	struct xm_member mv;
+	size_t nsrc, lo, hi, i;
+	struct pinned_src *src = read_pinned_sources(s->src_fd, &nsrc);
+	uint8_t *list = malloc(XM_CTRL_MAX_SOURCES * 16);
+	uint64_t now = snoop_now_ms();
+	int adopted = 0;
+
+	if (!list)
+		goto out;
+	while (bpf_map_get_next_key(s->members_fd, prev, &next) == 0) {
+		struct xm_ctrl_msg *msg = s->msg;
+		size_t alen = next.family == XM_AF_INET ? 4 : 16;
+		uint16_t n = 0;
+		bool excl;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(s->members_fd, &key, &mv) || (mv.flags & XM_MEMBER_STATIC))
+			continue;
+		excl = mv.filter_mode == XM_FILTER_EXCLUDE;
+		/* The group's sources: the first record not below it, onwards. */
+		for (lo = 0, hi = nsrc; lo < hi; ) {
+			size_t mid = (lo + hi) / 2;
+
+			if (memcmp(&src[mid].k.g, &key, sizeof(key)) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (i = lo; i < nsrc && !memcmp(&src[i].k.g, &key, sizeof(key)) &&
+			     n < XM_CTRL_MAX_SOURCES; i++)
+			if (src[i].forward != excl)	/* listed: wanted, or blocked */
+				memcpy(list + alen * n++, src[i].k.source, alen);
+
+		memset(msg, 0, offsetof(struct xm_ctrl_msg, rec) + sizeof(msg->rec[0]));
+		msg->ifindex = key.ifindex;
+		msg->vlan = key.vlan;
+		msg->family = key.family;
+		msg->kind = XM_CTRL_REPORT;
+		msg->version = key.family == XM_AF_INET ? 3 : 2;
+		msg->ttl = 1;
+		msg->router_alert = true;
+		memcpy(msg->src, mv.last_reporter, sizeof(msg->src));
+		msg->nrec = 1;
+		msg->rec[0].type = excl ? XM_REC_IS_EX : XM_REC_IS_IN;
+		msg->rec[0].nsrc = n;
+		memcpy(msg->rec[0].group, key.group, sizeof(key.group));
+		msg->rec[0].src = list;
+		if (xm_mship_input(s->m, msg, now) == XM_CTRL_OK)
+			adopted++;
+	}
+	if (adopted)
+		pr_info("adopted %d pinned memberships\n", adopted);
+out:
+	free(list);
+	free(src);
 }
 
 int snoop_init(struct snoop **out, const char *pin_dir, bool send)
