@@ -729,6 +729,19 @@ static bool take_opt_value(struct parser *p, const struct line *l, int i,
 	return false;
 }
 
+/* "mode, ttl-threshold, ..., ctrl-rate or boundary". */
+static const char *opt_names(char *buf, size_t len)
+{
+	size_t o = 0;
+	unsigned int k;
+
+	for (k = 0; k < NOPTS && o < len; k++)
+		o += snprintf(buf + o, len - o, "%s, ", phyint_opts[k].name);
+	if (o >= 2 && o < len)
+		snprintf(buf + o - 2, len - o + 2, " or boundary");
+	return buf;
+}
+
 /* What a missing value should have been, for "X needs ...". */
 static const char *opt_need(const struct phyint_opt *o, char *buf, size_t len)
 {
@@ -797,7 +810,7 @@ static void parse_phyint(struct parser *p, const struct line *l)
 	const struct phyint_opt *o;
 	int at_word[NOPTS] = { 0 };	/* word of each option, 0 not given */
 	bool ok = true, values_ok = true;
-	char need[80];
+	char need[80], names[320];
 	unsigned int k;
 	int i, last_boundary = 0, last_flag = 0;
 
@@ -844,11 +857,8 @@ static void parse_phyint(struct parser *p, const struct line *l)
 				err(p, at(l, i), "unexpected '%s' in phyint: %s takes no value "
 				    "(it is off unless given)", q(p, kw), l->w[last_flag]);
 			else
-				err(p, at(l, i), "unexpected '%s' in phyint (expected mode, "
-				    "ttl-threshold, boundary, igmp, mld, querier, robustness, "
-				    "query-interval, query-response-interval, "
-				    "last-member-query-interval, fast-leave, require-router-alert, "
-				    "max-groups, max-sources or ctrl-rate)", q(p, kw));
+				err(p, at(l, i), "unexpected '%s' in phyint (expected %s)", q(p, kw),
+				    opt_names(names, sizeof(names)));
 			ok = false;
 			break;
 		}

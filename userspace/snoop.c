@@ -491,13 +491,60 @@ static int link_setup(struct snoop *s, uint32_t ifindex, uint16_t vlan, uint64_t
 
 static void adopt_pinned(struct snoop *s);
 
+static bool join_equal(const struct xm_conf_join *a, const struct xm_conf_join *b)
+{
+	return !strcmp(a->iface, b->iface) && xm_prefix_equal(&a->group, &b->group) &&
+	       a->source.family == b->source.family &&
+	       (!a->source.family || xm_prefix_equal(&a->source, &b->source));
+}
+
+static bool has_join(const struct xm_conf *c, const struct xm_conf_join *j)
+{
+	int i;
+
+	for (i = 0; i < c->njoins; i++)
+		if (join_equal(&c->joins[i], j))
+			return true;
+	return false;
+}
+
+/* A join line, in or out.  A join the policy forbids is not made. */
+static int static_join(struct snoop *s, const struct xm_conf_join *j, uint64_t now, bool in)
+{
+	struct xm_mship_key k = { .family = j->group.family };
+	const __be32 *src = j->source.family ? j->source.addr : NULL;
+	int err;
+
+	k.ifindex = if_nametoindex(j->iface);
+	memcpy(k.group, j->group.addr, sizeof(k.group));
+	if (!in) {
+		err = xm_mship_static_leave(s->m, &k, src, now);
+		return err == -ENOENT ? 0 : err;
+	}
+	if (on_forbidden(s, &k)) {
+		pr_warn("not joining on %s: the policy keeps the group off it\n", j->iface);
+		return 0;
+	}
+	err = xm_mship_static_join(s->m, &k, src, now);
+	if (err == -EEXIST)
+		err = 0;
+	if (err)
+		pr_err("cannot join on %s statically: %s\n", j->iface, strerror(-err));
+	return err;
+}
+
 int snoop_apply(struct snoop *s, const struct xm_conf *conf)
 {
+	const struct xm_conf *before = s->conf;
 	uint64_t now = snoop_now_ms();
 	bool first = !s->conf;
 	int i, err = 0;
 
 	s->conf = conf;
+	/* Static joins that left the config leave, as a host's leave would. */
+	for (i = 0; before && i < before->njoins; i++)
+		if (!has_join(conf, &before->joins[i]))
+			static_join(s, &before->joins[i], now, false);
 	/* Links of phyints that left the config go, with their groups. */
 	for (i = 0; i < s->nlinks; ) {
 		if (phyint_of(conf, s->links[i].ifindex)) {
@@ -515,18 +562,8 @@ int snoop_apply(struct snoop *s, const struct xm_conf *conf)
 	for (i = 0; i < s->nlinks && !err; i++)
 		if (s->links[i].vlan)
 			err = link_setup(s, s->links[i].ifindex, s->links[i].vlan, now);
-	for (i = 0; i < conf->njoins && !err; i++) {
-		const struct xm_conf_join *j = &conf->joins[i];
-		struct xm_mship_key k = { .family = j->group.family };
-
-		k.ifindex = if_nametoindex(j->iface);
-		memcpy(k.group, j->group.addr, sizeof(k.group));
-		err = xm_mship_static_join(s->m, &k, j->source.family ? j->source.addr : NULL, now);
-		if (err == -EEXIST)
-			err = 0;
-		if (err)
-			pr_err("cannot join %s statically: %s\n", j->iface, strerror(-err));
-	}
+	for (i = 0; i < conf->njoins && !err; i++)
+		err = static_join(s, &conf->joins[i], now, true);
 	if (first && !err)
 		adopt_pinned(s);
 	return err;

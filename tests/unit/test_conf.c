@@ -669,10 +669,9 @@ static const struct {
 	{ "unknown statement", "mroute from eth0 group 225.1.2.3\n", "t.conf:1:1",
 	  "unknown statement 'mroute' (expected include, phyint, scope, allow, deny or join)" },
 	{ "unknown phyint option", "phyint eth0 enable\n", "t.conf:1:13",
-	  "unexpected 'enable' in phyint (expected mode, ttl-threshold, boundary, igmp, mld, "
-	  "querier, robustness, query-interval, query-response-interval, "
-	  "last-member-query-interval, fast-leave, require-router-alert, max-groups, "
-	  "max-sources or ctrl-rate)" },
+	  "unexpected 'enable' in phyint (expected mode, ttl-threshold, igmp, mld, querier, "
+	  "robustness, query-interval, query-response-interval, last-member-query-interval, "
+	  "fast-leave, require-router-alert, max-groups, max-sources, ctrl-rate or boundary)" },
 	{ "trailing junk after a rule", "deny in any group 239.1.0.0/16 please\n",
 	  "t.conf:1:32", "unexpected 'please' in rule (expected group, source or audit)" },
 	{ "group given twice", "deny in any group 239.1.0.0/16 group 239.2.0.0/16\n",
@@ -1273,7 +1272,10 @@ static void test_sample(void)
 		inc[1] = '#';
 	sample_env.no_include = true;
 	rc = xm_conf_load_buffer("docs/xdp-mcast.conf", text, len, &sample_env, &c, &e);
-	check(!rc && c->nphyints == 2 && c->nrules == 4 && c->rules[3].audit,
+	check(!rc && c->nphyints == 2 && c->nrules == 4 && c->rules[3].audit && c->njoins == 2 &&
+	      c->phyints[1].querier == XM_QUERIER_ON && c->phyints[1].query_interval_ms == 60000 &&
+	      c->phyints[1].require_router_alert && c->phyints[1].max_groups == 2000 &&
+	      c->joins[0].source.family == XM_AF_INET,
 	      "sample docs/xdp-mcast.conf loads", "rc %d: %s", rc, rc && e.count ? e.msg[0] : "");
 	if (!rc) {
 		check(round_trips(c, &env), "sample docs/xdp-mcast.conf: printed form loads back equal",
