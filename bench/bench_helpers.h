@@ -5,7 +5,7 @@
 
 #include <linux/types.h>
 
-#define BENCH_TARGETS		16	/* programs xdp_rotate can tail-call */
+#define BENCH_TARGETS		16	/* programs each front can tail-call */
 #define BENCH_WORD_OFF_MAX	127	/* the rotated word lies in the first 128 bytes */
 #define BENCH_FLOW_BITS		16	/* flows differ in the low 16 bits of the word */
 

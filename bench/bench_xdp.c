@@ -18,18 +18,27 @@
  *     source before every run and tail-calls the program under test.
  *  3. policy: xdp-mcast without a policy against the same program with a
  *     policy of 0, 10, 1000 and 100000 rules and boundaries
- *     (bench_policy.c), each a separately loaded copy with its own maps:
- *     a. XDP, one flow: the decision is taken once and then read from the
- *        flow's cache slot (the operational case);
- *     b. XDP, 4096 flows in round robin: every packet misses the flow
- *        cache and takes the whole decision;
- *     c. the TC egress program, which has no cache: every packet decides.
+ *     (bench_policy.c), each a separately loaded copy with its own maps.
+ *     The steady state, which the target is judged on:
+ *     a. XDP, one flow: the decision read from the flow's cache slot;
+ *     b. XDP, 4096 flows in round robin: every packet misses its cache
+ *        slot and reads the decision from the flow's xm_flows entry;
+ *     c. TC egress, one flow: the lookups read from xm_egress_cache.
+ *     And the price of a new flow, every packet walking the tries:
+ *     d. XDP, 4096 flows in round robin through copies whose xm_flows
+ *        holds 1024: every packet misses both its slot and its entry;
+ *     e. TC egress, 4096 flows in round robin behind tc_rotate, more than
+ *        the 256 slots of xm_egress_cache.
+ *     The copies of d and e share the policy maps of those of a to c, so
+ *     both decide against the same tries.
  *
  * Before measuring, a warm-up run of every program checks that it takes
  * the path meant: the verdict, the counter it must count in (the
- * per-interface reason, and the policy rule that must decide), the flows
- * in xm_flows.  Results are printed, never judged: the exit status is 0
- * unless something failed.
+ * per-interface reason, the policy rule that must decide, and in d a new
+ * flow per run), the flows and their decisions in xm_flows.  After
+ * measuring, the caches are probed for the share of runs that hit them.
+ * Results are printed, never judged: the exit status is 0 unless
+ * something failed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -75,7 +84,13 @@
 /* Flows of table 2: powers of two, at most 2^BENCH_FLOW_BITS. */
 static const __u32 flow_counts[] = { 1, 64, 256, 4096 };
 #define N_FLOW_ROWS	ARRAY_SIZE(flow_counts)
-#define POLICY_FLOWS	4096	/* table 3b: every packet misses the cache */
+#define POLICY_FLOWS	4096	/* tables 3b, 3d, 3e: more than the cache slots */
+#define NEW_FLOW_TABLE	1024	/* xm_flows of the copies of 3d: < POLICY_FLOWS */
+#define NEW_FLOW_SHARE	4	/* 3d and 3e run repeat / 4 times: their runs
+				 * take hundreds of ns, and whole-ns rounding
+				 * matters less there */
+_Static_assert(POLICY_FLOWS == 4096 && POLICY_FLOWS > XM_FLOW_CACHE_SLOTS,
+	       "3b, 3d and 3e share table 2's last front");
 
 static const int policy_sizes[] = { 0, 10, 1000, 100000 };
 #define N_POLICIES	ARRAY_SIZE(policy_sizes)
@@ -242,18 +257,26 @@ struct inst {
 	struct xdp_mcast_bpf *skel;
 	int xdp_fd;
 	int tc_fd;
-	int target;		/* its xdp_mcast in bench_targets */
+	int target;		/* its programs in bench_targets, bench_tc_targets */
 	int policy;		/* rules and boundaries installed, -1: none */
 	struct bench_policy pol;
+	struct inst *shares;	/* whose interface and policy maps it uses */
+	__u32 flows_max;	/* xm_flows entries, 0: the default */
 };
 
 enum {
 	INST_BASE,		/* no policy: tables 1 and 2, baseline of 3 */
 	INST_COPY,		/* no policy, a second copy: the noise of 3 */
 	INST_POLICY,		/* then one per policy size */
-	N_INST = INST_POLICY + N_POLICIES,
+	N_STEADY = INST_POLICY + N_POLICIES,
+	/* Then the same again for new flows (3d, 3e): copy N_STEADY + k has
+	 * copy k's interface and policy maps, its own small xm_flows and its
+	 * own caches. */
+	INST_NEW = N_STEADY,
+	N_INST = 2 * N_STEADY,
 };
-#define TARGET_PASS	0	/* bench_targets[0] is xdp_pass */
+#define TARGET_PASS	0	/* xdp_pass and tc_pass in the program arrays */
+_Static_assert(N_INST < BENCH_TARGETS, "a program array slot per copy");
 
 /* A per-CPU xm_counter that the warm-up must raise by exactly its runs. */
 struct expect {
@@ -271,9 +294,9 @@ struct meas {
 	__u32 flows;		/* flows in round robin behind xdp_rotate */
 	const struct frame *frame;
 	__u32 verdict;
-	struct expect expect[2];
+	struct expect expect[3];
 	int nexpect;
-	struct inst *flows_in;	/* check the flows exist in its xm_flows */
+	struct inst *flows_in;	/* check the flows and their decisions in its xm_flows */
 	double target_ratio;	/* 0: none */
 	__u32 *ns;		/* one figure per trial, ns per run */
 	double median;
@@ -285,6 +308,7 @@ struct meas {
 struct set {
 	const char *table;
 	const char *name;
+	__u32 repeat;		/* runs per trial */
 	struct meas m[MAX_MEAS];
 	int n;
 };
@@ -293,15 +317,17 @@ struct bench {
 	struct xdp_pass_bpf *empty;
 	struct bench_helpers_bpf *helpers;
 	struct inst inst[N_INST];
-	int empty_fd, tc_pass_fd, rotate_fd;
+	int empty_fd, tc_pass_fd, rotate_fd, tc_rotate_fd;
 	struct frame frames[N_SCENARIOS];
 	struct frame flow_frame;
 	struct set sets[MAX_SETS];
 	int nsets;
 	/* sets of each table, by index in sets[] */
 	int cost_set[N_SCENARIOS], flow_set[N_FLOW_ROWS];
-	int pol_one, pol_flows, pol_tc;
-	double flow_hits[N_FLOW_ROWS];	/* fraction of runs that hit the cache */
+	int pol_one, pol_flows, pol_tc, pol_new_xdp, pol_new_tc;
+	/* fraction of runs that hit the cache: xm_flow_cache in table 2,
+	 * xm_egress_cache in 3c and 3e (of the largest policy's copies) */
+	double flow_hits[N_FLOW_ROWS], tc_hits_one, tc_hits_new;
 	__u32 repeat;
 	int trials;
 	int cpu;
@@ -324,6 +350,8 @@ static struct meas *add_meas(struct set *s, const char *label, enum run_kind kin
 	return m;
 }
 
+/* Run m behind the front of its kind, xdp_rotate or tc_rotate, which
+ * tail-calls the program at index target of its program array. */
 static void behind_rotate(struct meas *m, int target, __u32 flows)
 {
 	m->target = target;
@@ -349,6 +377,13 @@ static void expect_rule(struct meas *m, struct inst *in, int dir,
 	if (in->policy > 0)
 		expect(m, in->skel->maps.xm_pol_hits, bench_policy_hit(&in->pol, dir, r),
 		       "the allow rule's hit counter");
+}
+
+/* Every run a flow that is in neither its cache slot nor xm_flows: it is
+ * created, and (under a policy) its decision taken from the tries. */
+static void expect_new_flow(struct meas *m, struct inst *in)
+{
+	expect(m, in->skel->maps.xm_global, XM_G_FLOWS_CREATED, "flows created");
 }
 
 /* ---- running ---- */
@@ -385,7 +420,7 @@ static int run_once(struct bench *b, const struct meas *m, __u32 repeat,
 		b->helpers->bss->flow_base = ntohl(w);
 		b->helpers->bss->flow_mask = m->flows - 1;
 		b->helpers->bss->seq = 0;
-		fd = b->rotate_fd;
+		fd = m->kind == RUN_XDP ? b->rotate_fd : b->tc_rotate_fd;
 	}
 	if (bpf_prog_test_run_opts(fd, &opts))
 		return -errno;
@@ -411,6 +446,37 @@ static int pin_cpu(int cpu)
 
 /* ---- loading ---- */
 
+/* Give in the interface and policy maps of in->shares: the same lo and
+ * the same tries, already filled. */
+static int share_maps(struct inst *in)
+{
+	struct xdp_mcast_bpf *from = in->shares->skel, *to = in->skel;
+	struct { struct bpf_map *to, *from; } maps[] = {
+		{ to->maps.xm_ifaces, from->maps.xm_ifaces },
+		{ to->maps.xm_config, from->maps.xm_config },
+		{ to->maps.xm_boundary, from->maps.xm_boundary },
+		{ to->maps.xm_rule_grp, from->maps.xm_rule_grp },
+		{ to->maps.xm_rule_src, from->maps.xm_rule_src },
+		{ to->maps.xm_pol_hits, from->maps.xm_pol_hits },
+		{ to->maps.xm_pol_desc, from->maps.xm_pol_desc },
+	};
+	size_t i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(maps); i++) {
+		err = bpf_map__reuse_fd(maps[i].to, bpf_map__fd(maps[i].from));
+		if (err) {
+			pr_err("cannot share map '%s' of '%s': %s\n",
+			       bpf_map__name(maps[i].from), in->shares->label,
+			       strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Load a copy of xdp-mcast.  Without in->shares it registers lo and
+ * installs its policy; with it, it uses those of in->shares. */
 static int load_inst(struct bench *b, struct inst *in, const char *label,
 		     int policy, int target)
 {
@@ -436,12 +502,17 @@ static int load_inst(struct bench *b, struct inst *in, const char *label,
 			return err;
 		}
 	}
-	if (policy > 0) {
+	if (in->shares)
+		err = share_maps(in);
+	else if (policy > 0)
 		err = bench_policy_size_maps(in->skel, policy);
-		if (err) {
-			pr_err("cannot size the policy maps: %s\n", strerror(-err));
-			return err;
-		}
+	else
+		err = 0;
+	if (!err && in->flows_max)
+		err = bpf_map__set_max_entries(in->skel->maps.xm_flows, in->flows_max);
+	if (err) {
+		pr_err("cannot set up the maps of '%s': %s\n", label, strerror(-err));
+		return err;
 	}
 	err = xdp_mcast_bpf__load(in->skel);
 	if (err) {
@@ -449,7 +520,9 @@ static int load_inst(struct bench *b, struct inst *in, const char *label,
 		       err == -EPERM ? " (run as root)" : "");
 		return err;
 	}
-	if (bpf_map__update_elem(in->skel->maps.xm_ifaces, &ifindex, sizeof(ifindex),
+	/* A shared xm_ifaces has lo, with its policy flags: leave it be. */
+	if (!in->shares &&
+	    bpf_map__update_elem(in->skel->maps.xm_ifaces, &ifindex, sizeof(ifindex),
 				 &ifc, sizeof(ifc), BPF_ANY)) {
 		err = -errno;
 		pr_err("cannot register ifindex %u in %s: %s\n", ifindex,
@@ -465,11 +538,18 @@ static int load_inst(struct bench *b, struct inst *in, const char *label,
 		pr_err("cannot put xdp_mcast in bench_targets: %s\n", strerror(-err));
 		return err;
 	}
-	if (policy >= 0) {
-		err = bench_policy_install(in->skel, policy, &in->pol);
-		if (err)
-			return err;
+	if (bpf_map__update_elem(b->helpers->maps.bench_tc_targets, &target,
+				 sizeof(target), &in->tc_fd, sizeof(in->tc_fd),
+				 BPF_ANY)) {
+		err = -errno;
+		pr_err("cannot put tc_mcast_egress in bench_tc_targets: %s\n",
+		       strerror(-err));
+		return err;
 	}
+	if (in->shares)
+		in->pol = in->shares->pol;
+	else if (policy >= 0)
+		return bench_policy_install(in->skel, policy, &in->pol);
 	return 0;
 }
 
@@ -493,24 +573,33 @@ static int load_programs(struct bench *b)
 	b->empty_fd = bpf_program__fd(b->empty->progs.xdp_pass);
 	b->tc_pass_fd = bpf_program__fd(b->helpers->progs.tc_pass);
 	b->rotate_fd = bpf_program__fd(b->helpers->progs.xdp_rotate);
+	b->tc_rotate_fd = bpf_program__fd(b->helpers->progs.tc_rotate);
 	if (bpf_map__update_elem(b->helpers->maps.bench_targets, &zero, sizeof(zero),
-				 &b->empty_fd, sizeof(b->empty_fd), BPF_ANY)) {
+				 &b->empty_fd, sizeof(b->empty_fd), BPF_ANY) ||
+	    bpf_map__update_elem(b->helpers->maps.bench_tc_targets, &zero, sizeof(zero),
+				 &b->tc_pass_fd, sizeof(b->tc_pass_fd), BPF_ANY)) {
 		err = -errno;
-		pr_err("cannot put xdp_pass in bench_targets: %s\n", strerror(-err));
+		pr_err("cannot put the empty programs in the program arrays: %s\n",
+		       strerror(-err));
 		return err;
 	}
 
 	n = b->skip_policy ? INST_COPY : N_INST;
 	for (i = 0; i < n; i++) {
 		static char labels[N_POLICIES][32];
-		const char *label = i == INST_BASE ? "no policy" : "no policy, 2nd copy";
+		int k = i % N_STEADY;
+		const char *label = k == INST_BASE ? "no policy" : "no policy, 2nd copy";
 		int policy = -1;
 
-		if (i >= INST_POLICY) {
-			policy = policy_sizes[i - INST_POLICY];
-			snprintf(labels[i - INST_POLICY], sizeof(labels[0]), "%d rules",
+		if (k >= INST_POLICY) {
+			policy = policy_sizes[k - INST_POLICY];
+			snprintf(labels[k - INST_POLICY], sizeof(labels[0]), "%d rules",
 				 policy);
-			label = labels[i - INST_POLICY];
+			label = labels[k - INST_POLICY];
+		}
+		if (i >= INST_NEW) {
+			b->inst[i].shares = &b->inst[k];
+			b->inst[i].flows_max = NEW_FLOW_TABLE;
 		}
 		err = load_inst(b, &b->inst[i], label, policy, i + 1);
 		if (err)
@@ -527,7 +616,15 @@ static struct set *new_set(struct bench *b, const char *table, const char *name)
 
 	s->table = table;
 	s->name = name;
+	s->repeat = b->repeat;
 	return s;
+}
+
+static __u32 new_flow_repeat(const struct bench *b)
+{
+	__u32 r = b->repeat / NEW_FLOW_SHARE;
+
+	return r > 20 * POLICY_FLOWS ? r : 20 * POLICY_FLOWS;
 }
 
 static void plan(struct bench *b)
@@ -569,7 +666,7 @@ static void plan(struct bench *b)
 
 	b->pol_one = b->nsets;
 	s = new_set(b, "policy-xdp-one-flow", "mcast-ipv4-udp, one flow");
-	for (k = 0; k < N_INST; k++) {
+	for (k = 0; k < N_STEADY; k++) {
 		struct inst *in = &b->inst[k];
 
 		m = add_meas(s, in->label, RUN_XDP, in->xdp_fd, mc4, XDP_PASS);
@@ -580,21 +677,22 @@ static void plan(struct bench *b)
 	}
 
 	b->pol_flows = b->nsets;
-	s = new_set(b, "policy-xdp-flows", "mcast-ipv4-udp, 4096 flows");
-	for (k = 0; k < N_INST; k++) {
+	s = new_set(b, "policy-xdp-flows", "mcast-ipv4-udp, 4096 flows, decision from xm_flows");
+	for (k = 0; k < N_STEADY; k++) {
 		struct inst *in = &b->inst[k];
 
 		m = add_meas(s, in->label, RUN_XDP, in->xdp_fd, &b->flow_frame, XDP_PASS);
 		behind_rotate(m, in->target, POLICY_FLOWS);
 		expect_forward(m, in, XM_DIR_IN);
 		expect_rule(m, in, XM_DIR_IN, PATH_24_ALLOW);
+		m->flows_in = in;
 		if (k >= INST_POLICY)
 			m->target_ratio = POLICY_TARGET;
 	}
 
 	b->pol_tc = b->nsets;
-	s = new_set(b, "policy-tc", "mcast-ipv4-udp, TC egress");
-	for (k = 0; k < N_INST; k++) {
+	s = new_set(b, "policy-tc", "mcast-ipv4-udp, TC egress, one flow");
+	for (k = 0; k < N_STEADY; k++) {
 		struct inst *in = &b->inst[k];
 
 		m = add_meas(s, in->label, RUN_TC, in->tc_fd, mc4, TC_ACT_OK);
@@ -604,6 +702,35 @@ static void plan(struct bench *b)
 			m->target_ratio = POLICY_TARGET;
 	}
 	add_meas(s, "empty TC program", RUN_TC, b->tc_pass_fd, mc4, TC_ACT_OK);
+
+	/* New flows: no target, the price of a decision taken from the tries. */
+	b->pol_new_xdp = b->nsets;
+	s = new_set(b, "policy-xdp-new-flows", "mcast-ipv4-udp, 4096 new flows");
+	s->repeat = new_flow_repeat(b);
+	for (k = INST_NEW; k < N_INST; k++) {
+		struct inst *in = &b->inst[k];
+
+		m = add_meas(s, in->label, RUN_XDP, in->xdp_fd, &b->flow_frame, XDP_PASS);
+		behind_rotate(m, in->target, POLICY_FLOWS);
+		expect_forward(m, in, XM_DIR_IN);
+		expect_rule(m, in, XM_DIR_IN, PATH_24_ALLOW);
+		expect_new_flow(m, in);
+	}
+
+	b->pol_new_tc = b->nsets;
+	s = new_set(b, "policy-tc-new-flows", "mcast-ipv4-udp, TC egress, 4096 flows");
+	s->repeat = new_flow_repeat(b);
+	for (k = INST_NEW; k < N_INST; k++) {
+		struct inst *in = &b->inst[k];
+
+		m = add_meas(s, in->label, RUN_TC, in->tc_fd, &b->flow_frame, TC_ACT_OK);
+		behind_rotate(m, in->target, POLICY_FLOWS);
+		expect_forward(m, in, XM_DIR_OUT);
+		expect_rule(m, in, XM_DIR_OUT, PATH_24_ALLOW);
+	}
+	m = add_meas(s, "empty TC program", RUN_TC, b->tc_pass_fd, &b->flow_frame,
+		     TC_ACT_OK);
+	behind_rotate(m, TARGET_PASS, POLICY_FLOWS);
 }
 
 /* ---- checks ---- */
@@ -629,7 +756,8 @@ out:
 	return err;
 }
 
-/* 0 when every flow the measurement sends is in xm_flows. */
+/* 0 when every flow the measurement sends is in xm_flows, holding (under
+ * a policy) its decision on this CPU. */
 static int flows_exist(struct bench *b, const struct meas *m)
 {
 	const struct frame *f = m->frame;
@@ -653,6 +781,11 @@ static int flows_exist(struct bench *b, const struct meas *m)
 			pr_err("%s: no flow from %s in %s\n", in->label,
 			       xm_format_addr(key.family, key.source, addr, sizeof(addr)),
 			       XM_MAP_FLOWS);
+		} else if (in->policy >= 0 && !v[b->cpu].pol_epoch) {
+			err = -EPROTO;
+			pr_err("%s: the flow from %s holds no decision in %s\n", in->label,
+			       xm_format_addr(key.family, key.source, addr, sizeof(addr)),
+			       XM_MAP_FLOWS);
 		}
 	}
 	free(v);
@@ -672,7 +805,7 @@ static int warm_up(struct bench *b)
 
 		for (k = 0; k < s->n; k++) {
 			struct meas *m = &s->m[k];
-			__u32 repeat = b->repeat / 10;
+			__u32 repeat = s->repeat / 10;
 
 			if (repeat < 2 * m->flows)
 				repeat = 2 * m->flows;
@@ -734,54 +867,97 @@ read_failed:
 	return err;
 }
 
-/*
- * The share of round-robin runs that find their flow in the flow cache.
- * In a round robin a flow finds its slot as it left it only when no other
- * flow of the round maps to the same slot, so this counts the flows alone
- * in their slot.  Which slot a flow takes is found by running its frame
- * once and looking for its key in this CPU's part of xm_flow_cache.
- */
-static int cache_hits(struct bench *b, struct inst *in, __u32 flows, double *share)
+/* The flow as tc_mcast_egress keys its xm_egress_cache slot: addresses
+ * IPv4-mapped, as struct pol_pkt has them. */
+static void egress_addrs(const struct xm_flow_key *key, __be32 group[4],
+			 __be32 source[4])
 {
-	int fd = bpf_map__fd(in->skel->maps.xm_flow_cache);
-	__u32 nslots = XM_FLOW_CACHE_SLOTS, count, i, j, alone = 0;
-	struct meas probe = { .kind = RUN_XDP, .prog_fd = in->xdp_fd, .target = -1 };
-	struct xm_flow_slot *v = calloc((size_t)nslots * b->ncpu, sizeof(*v));
+	if (key->family == XM_AF_INET) {
+		__be32 mapped[4] = { 0, 0, htonl(0x0000ffff), 0 };
+
+		memcpy(group, mapped, sizeof(mapped));
+		memcpy(source, mapped, sizeof(mapped));
+		group[3] = key->group[0];
+		source[3] = key->source[0];
+	} else {
+		memcpy(group, key->group, sizeof(key->group));
+		memcpy(source, key->source, sizeof(key->source));
+	}
+}
+
+/* Whether v, one CPU's value of a cache slot, holds the flow key: of
+ * xm_flow_cache for XDP, of xm_egress_cache for TC. */
+static bool slot_holds(enum run_kind kind, const void *v, const struct xm_flow_key *key)
+{
+	const struct xm_flow_slot *s = v;
+	const struct xm_egress_slot *e = v;
+	__be32 group[4], source[4];
+
+	if (kind == RUN_XDP)
+		return s->valid && !memcmp(&s->key, key, sizeof(*key));
+	egress_addrs(key, group, source);
+	return e->epoch && e->ifindex == key->ifindex &&
+	       !memcmp(e->group, group, sizeof(group)) &&
+	       !memcmp(e->source, source, sizeof(source));
+}
+
+/*
+ * The share of runs that find their flow in in's cache: xm_flow_cache for
+ * the XDP program, xm_egress_cache for the TC program (which fills it only
+ * under a policy).  The flows are those of frame f, rotated over flows
+ * sources as the front rotates them, or f's own when not rotated.  In a
+ * round robin a flow finds its slot as it left it only when no other flow
+ * of the round maps to the same slot, so this counts the flows alone in
+ * their slot.  Which slot a flow takes is found by running its frame once
+ * through the program and looking for it in this CPU's part of the cache.
+ */
+static int cache_hits(struct bench *b, struct inst *in, enum run_kind kind,
+		      const struct frame *f, bool rotated, __u32 flows, double *share)
+{
+	struct bpf_map *map = kind == RUN_XDP ? in->skel->maps.xm_flow_cache :
+						in->skel->maps.xm_egress_cache;
+	size_t stride = (bpf_map__value_size(map) + 7) & ~(size_t)7;
+	__u32 nslots = bpf_map__max_entries(map), count, i, j, alone = 0;
+	struct meas probe = {
+		.kind = kind,
+		.prog_fd = kind == RUN_XDP ? in->xdp_fd : in->tc_fd,
+		.target = -1,
+	};
+	char *v = calloc((size_t)nslots * b->ncpu, stride);
 	__u32 *keys = calloc(nslots, sizeof(*keys));
 	__u32 *per_slot = calloc(nslots, sizeof(*per_slot));
 	__u32 *slot_of = calloc(flows, sizeof(*slot_of));
-	struct frame f = b->flow_frame;
+	struct frame pf = *f;
 	__u32 ns, verdict, out_batch;
 	int err = 0;
 
-	probe.frame = &f;
+	probe.frame = &pf;
 	if (!v || !keys || !per_slot || !slot_of) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < flows; i++) {
-		struct xm_flow_key key;
+		struct xm_flow_key key = f->key;
 
-		flow_key_of(&b->flow_frame, i, &key);
-		memcpy(f.data + f.src_word, source_word(&key), sizeof(__u32));
+		if (rotated) {
+			flow_key_of(f, i, &key);
+			memcpy(pf.data + pf.src_word, source_word(&key), sizeof(__u32));
+		}
 		err = run_once(b, &probe, 1, &ns, &verdict);
 		if (err)
 			goto out;
 		count = nslots;
-		if (bpf_map_lookup_batch(fd, NULL, &out_batch, keys, v, &count, NULL) &&
-		    errno != ENOENT) {
+		if (bpf_map_lookup_batch(bpf_map__fd(map), NULL, &out_batch, keys, v,
+					 &count, NULL) && errno != ENOENT) {
 			err = -errno;
 			goto out;
 		}
-		for (j = 0; j < count; j++) {
-			struct xm_flow_slot *s = &v[(size_t)j * b->ncpu + b->cpu];
-
-			if (s->valid && !memcmp(&s->key, &key, sizeof(key)))
+		for (j = 0; j < count; j++)
+			if (slot_holds(kind, v + ((size_t)j * b->ncpu + b->cpu) * stride, &key))
 				break;
-		}
 		if (j == count) {
-			pr_err("flow %u of %u is in no slot of %s\n", i, flows,
-			       XM_MAP_FLOW_CACHE);
+			pr_err("%s: flow %u of %u is in no slot of %s\n", in->label, i,
+			       flows, bpf_map__name(map));
 			err = -EPROTO;
 			goto out;
 		}
@@ -813,7 +989,7 @@ static int measure(struct bench *b)
 			for (k = 0; k < s->n; k++) {
 				struct meas *m = &s->m[t % 2 ? s->n - 1 - k : k];
 
-				err = run_once(b, m, b->repeat, &m->ns[t], &verdict);
+				err = run_once(b, m, s->repeat, &m->ns[t], &verdict);
 				if (err) {
 					pr_err("%s, %s: test run failed: %s\n", s->name,
 					       m->label, strerror(-err));
@@ -862,6 +1038,27 @@ static double front_ns(const struct bench *b, int flow_row)
 {
 	return b->sets[b->flow_set[flow_row]].m[0].median -
 	       b->sets[b->cost_set[SC_MC4]].m[0].median;
+}
+
+/* What tc_rotate and its tail call add to every run: tc_pass behind it
+ * (the last row of 3e) less tc_pass alone (the last row of 3c). */
+static double tc_front_ns(const struct bench *b)
+{
+	const struct set *n = &b->sets[b->pol_new_tc], *c = &b->sets[b->pol_tc];
+
+	return n->m[n->n - 1].median - c->m[c->n - 1].median;
+}
+
+/* The front of policy set si, 0 for the sets that run without one. */
+static double set_front(const struct bench *b, int si)
+{
+	if (b->skip_policy)
+		return 0;
+	if (si == b->pol_flows || si == b->pol_new_xdp)
+		return front_ns(b, N_FLOW_ROWS - 1);
+	if (si == b->pol_new_tc)
+		return tc_front_ns(b);
+	return 0;
 }
 
 /* The ratio of two figures taken behind the front, with the front taken
@@ -931,11 +1128,10 @@ static void print_flows(const struct bench *b)
 	       "(empty+front - empty).\n\n", empty);
 }
 
-static void print_policy_set(const struct bench *b, int si, const char *title,
-			     double front)
+static void print_policy_set(const struct bench *b, int si, const char *title)
 {
 	const struct set *s = &b->sets[si];
-	double base = s->m[0].median;
+	double base = s->m[0].median, front = set_front(b, si);
 	char x[24];
 	int k;
 
@@ -962,8 +1158,36 @@ static void print_policy_set(const struct bench *b, int si, const char *title,
 	printf("\n");
 }
 
+/* 3f: the ns each policy adds over no policy, cached next to uncached. */
+static void print_policy_summary(const struct bench *b)
+{
+	const int si[] = { b->pol_one, b->pol_flows, b->pol_new_xdp, b->pol_tc,
+			   b->pol_new_tc };
+	size_t j;
+	int k;
+
+	printf("3f. what the policy adds, ns/pkt over no policy: steady state next to "
+	       "a new flow\n\n");
+	printf("%-20s %9s %9s %9s   %9s %9s\n", "", "XDP slot", "XDP flow", "XDP new",
+	       "TC cache", "TC new");
+	printf("%-20s %9s %9s %9s   %9s %9s\n", "policy", "(3a)", "(3b)", "(3d)",
+	       "(3c)", "(3e)");
+	for (k = INST_COPY; k < N_STEADY; k++) {
+		printf("%-20s", b->inst[k].label);
+		for (j = 0; j < ARRAY_SIZE(si); j++) {
+			const struct set *s = &b->sets[si[j]];
+
+			printf(" %+9.1f%s", s->m[k].median - s->m[0].median,
+			       j == 2 ? "  " : "");
+		}
+		printf("\n");
+	}
+	printf("\n");
+}
+
 static void print_policies(const struct bench *b)
 {
+	char t3c[128], t3d[192], t3e[160];
 	int i;
 
 	printf("3. policy: xdp-mcast without a policy, and with N rules and boundaries "
@@ -972,23 +1196,41 @@ static void print_policies(const struct bench *b)
 	       "rules", "group", "source", "text", "parse", "install");
 	printf("%-8s %10s %9s %7s %8s %7s %6s %8s\n", "N", "(lo)", "per dir", "nodes",
 	       "entries", "MB", "s", "s");
-	for (i = INST_POLICY; i < N_INST; i++) {
+	for (i = INST_POLICY; i < N_STEADY; i++) {
 		const struct bench_policy *p = &b->inst[i].pol;
 
 		printf("%-8d %10d %9d %7d %8d %7.1f %6.2f %8.2f\n", p->size,
 		       p->sum.boundaries, p->rules, p->sum.group_nodes,
 		       p->sum.source_entries, p->text_len / 1e6, p->parse_s, p->apply_s);
 	}
-	printf("\n");
-	print_policy_set(b, b->pol_one, "3a. XDP ingress, one flow: the decision "
-			 "cached in the flow's slot", 0);
+	printf("\nSteady state (the target is judged here):\n\n");
+	print_policy_set(b, b->pol_one, "3a. XDP ingress, one flow: the decision from "
+			 "the flow's cache slot");
 	print_policy_set(b, b->pol_flows, "3b. XDP ingress, 4096 flows in round robin "
-			 "behind xdp_rotate: every packet decides", front_ns(b, N_FLOW_ROWS - 1));
-	print_policy_set(b, b->pol_tc, "3c. TC egress (no cache): every packet decides", 0);
+			 "behind xdp_rotate: every packet\n    misses its cache slot "
+			 "(table 2) and reads the decision from its xm_flows entry");
+	snprintf(t3c, sizeof(t3c), "3c. TC egress, one flow: the lookups from its "
+		 "xm_egress_cache slot (hits %.0f%%)", 100 * b->tc_hits_one);
+	print_policy_set(b, b->pol_tc, t3c);
+	printf("A new flow, or the first packet of a flow after a reload (no target):\n\n");
+	snprintf(t3d, sizeof(t3d), "3d. XDP ingress, 4096 flows in round robin "
+		 "behind xdp_rotate, xm_flows of %d:\n    every packet misses its "
+		 "slot and its entry, creates the flow, walks the tries\n    "
+		 "(repeat %u)", NEW_FLOW_TABLE, b->sets[b->pol_new_xdp].repeat);
+	print_policy_set(b, b->pol_new_xdp, t3d);
+	snprintf(t3e, sizeof(t3e), "3e. TC egress, 4096 flows in round robin behind "
+		 "tc_rotate: xm_egress_cache hits %.0f%%,\n    every packet walks the "
+		 "tries (repeat %u)", 100 * b->tc_hits_new, b->sets[b->pol_new_tc].repeat);
+	print_policy_set(b, b->pol_new_tc, t3e);
+	print_policy_summary(b);
 	printf("ratio: ns/pkt / the no-policy row of the same table; net: the same "
-	       "with\nthe front (table 2, 4096 flows) taken out of both, which is what "
-	       "3b is\njudged on.  The 2nd copy is the same no-policy program loaded "
-	       "again:\nits ratio shows the noise between two copies.\n\n");
+	       "with the\nfront taken out of both (xdp_rotate: table 2, 4096 flows, "
+	       "%+.1f ns; tc_rotate:\n3e's empty TC program less 3c's, %+.1f ns), "
+	       "which is what 3b is judged on.\nThe 2nd copy is the same no-policy "
+	       "program loaded again: its ratio shows\nthe noise between two copies. "
+	       "The copies of 3d and 3e share the policy maps\nof those of 3a-3c; "
+	       "3d's warm-up checks that every packet created its flow.\n\n",
+	       front_ns(b, N_FLOW_ROWS - 1), tc_front_ns(b));
 }
 
 static void print_table(const struct bench *b, const struct utsname *u)
@@ -1015,7 +1257,7 @@ static void print_json(const struct bench *b, const struct utsname *u)
 		printf("%s{\"flows\":%u,\"cache_hits\":%.4f,\"front_ns\":%.1f}",
 		       i ? "," : "", flow_counts[i], b->flow_hits[i], front_ns(b, i));
 	printf("],\"policies\":[");
-	for (i = INST_POLICY; i < N_INST && !b->skip_policy; i++) {
+	for (i = INST_POLICY; i < N_STEADY && !b->skip_policy; i++) {
 		const struct bench_policy *p = &b->inst[i].pol;
 
 		printf("%s{\"size\":%d,\"boundaries\":%d,\"rules_per_dir\":%d,"
@@ -1024,14 +1266,20 @@ static void print_json(const struct bench *b, const struct utsname *u)
 		       p->size, p->sum.boundaries, p->rules, p->sum.group_nodes,
 		       p->sum.source_entries, p->text_len, p->parse_s, p->apply_s);
 	}
-	printf("],\"sets\":[");
+	printf("],");
+	if (!b->skip_policy)
+		printf("\"egress_cache_hits\":{\"one_flow\":%.4f,\"flows\":%u,"
+		       "\"rotated\":%.4f},", b->tc_hits_one, POLICY_FLOWS, b->tc_hits_new);
+	printf("\"sets\":[");
 	for (i = 0; i < b->nsets; i++) {
 		const struct set *s = &b->sets[i];
-		double front = i == b->pol_flows && !b->skip_policy ?
-			       front_ns(b, N_FLOW_ROWS - 1) : 0;
+		double front = set_front(b, i);
 
-		printf("%s{\"table\":\"%s\",\"name\":\"%s\",\"programs\":[", i ? "," : "",
+		printf("%s{\"table\":\"%s\",\"name\":\"%s\",", i ? "," : "",
 		       s->table, s->name);
+		if (front)
+			printf("\"front_ns\":%.1f,", front);
+		printf("\"repeat\":%u,\"programs\":[", s->repeat);
 		for (k = 0; k < s->n; k++) {
 			const struct meas *m = &s->m[k];
 			double r = ratio(m->median, s->m[0].median);
@@ -1063,8 +1311,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: bench_xdp [-j] [-r REPEAT] [-t TRIALS] [-c CPU] [-P] [-v]\n"
 		"Per-packet cost of xdp-mcast next to an empty XDP program, over many\n"
-		"flows, and with policies of 0 to 100000 rules, through\n"
-		"BPF_PROG_TEST_RUN.  Needs root.\n"
+		"flows, and with policies of 0 to 100000 rules (decisions cached, and\n"
+		"for new flows), through BPF_PROG_TEST_RUN.  Needs root.\n"
 		"  -j          JSON output\n"
 		"  -r REPEAT   runs per trial (default %d)\n"
 		"  -t TRIALS   trials per figure, the median is shown (default %d)\n"
@@ -1129,7 +1377,14 @@ static int bench_run(struct bench *b)
 	if (!err)
 		err = measure(b);
 	for (i = 0; i < N_FLOW_ROWS && !err; i++)
-		err = cache_hits(b, &b->inst[INST_BASE], flow_counts[i], &b->flow_hits[i]);
+		err = cache_hits(b, &b->inst[INST_BASE], RUN_XDP, &b->flow_frame, true,
+				 flow_counts[i], &b->flow_hits[i]);
+	if (!err && !b->skip_policy)
+		err = cache_hits(b, &b->inst[N_STEADY - 1], RUN_TC, &b->frames[SC_MC4],
+				 false, 1, &b->tc_hits_one);
+	if (!err && !b->skip_policy)
+		err = cache_hits(b, &b->inst[N_INST - 1], RUN_TC, &b->flow_frame, true,
+				 POLICY_FLOWS, &b->tc_hits_new);
 	if (err)
 		return err;
 	for (s = 0; s < b->nsets; s++)
