@@ -5,7 +5,8 @@
  * (ingress) and the TC program (egress), and every run is judged by its
  * verdict, by the reason counters of both directions, by the policy
  * counters, by the flows and by the global counters, all summed over the
- * possible CPUs.
+ * possible CPUs; with XM_CFG_SNOOP set, also by what it copies into the
+ * snooping ring, read with libbpf's ring_buffer API.
  *
  * The oracle is the contract header: each case names the reason the rules
  * in bpf/xdp_mcast.bpf.c give the frame, and the verdict follows from the
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/if_ether.h>
@@ -50,7 +52,8 @@
 
 #define LO_IFINDEX	1	/* test_run's default device, in every netns */
 #define LO_SLOT		1	/* the row of xm_reasons lo is registered at */
-#define FRAME_MAX	512
+#define FRAME_MAX	2048	/* room for an IGMP or MLD report longer than
+				 * what the snooping ring keeps of it */
 #define PAYLOAD		16	/* UDP payload bytes */
 #define SMALL_FLOWS	1024	/* flow table size of the LRU flood test */
 #define FUZZ_ROUNDS	24	/* mutations of each valid frame */
@@ -269,6 +272,8 @@ struct pkt {
 	int ttl;		/* TTL or hop limit; 0: 64, ZERO: 0 */
 	__u8 proto;		/* upper layer: 0 is UDP, or IGMP or ICMPv6 */
 	__u8 type;		/* IGMP or ICMPv6 type */
+	__u16 records;		/* an IGMPv3 or MLDv2 report of type: this many
+				 * group records, two sources each */
 	bool ra;		/* router alert: IPv4 option or hop-by-hop header */
 	int dstopts;		/* IPv6: this many destination-options headers */
 	bool routing;		/* IPv6: a routing header after them */
@@ -420,6 +425,51 @@ static void put_igmp(struct frame *f, __u8 type, __be32 group)
 	ig->csum = csum(ig, sizeof(*ig));
 }
 
+/*
+ * An IGMPv3 (RFC 3376 4.2) or MLDv2 (RFC 3810 5.2) report: 'n' records of
+ * MODE_IS_EXCLUDE, each for its own group with two sources, all numbered
+ * so that no two records or reports look alike.  alen is the address
+ * size: 4 or 16.  The checksum is computed for IGMP only (as put_icmpv6()
+ * does, ICMPv6 leaves it 0: the data path does not read it).
+ */
+static void put_report(struct frame *f, __u8 type, size_t alen, __u16 n)
+{
+	__u8 *msg = put(f, NULL, 8), *rec;
+	size_t start = f->len - 8;
+	__u16 i;
+	int s;
+
+	msg[0] = type;
+	msg[6] = n >> 8;
+	msg[7] = n & 0xff;
+	for (i = 0; i < n; i++) {
+		rec = put(f, NULL, 4 + 3 * alen);
+		rec[0] = 2;				/* MODE_IS_EXCLUDE */
+		rec[3] = 2;				/* sources */
+		rec[4] = alen == 4 ? 239 : 0xff;	/* 239.100.i, ff0e::i */
+		rec[5] = alen == 4 ? 100 : 0x0e;
+		rec[alen + 2] = i >> 8;
+		rec[alen + 3] = i & 0xff;
+		for (s = 1; s <= 2; s++) {		/* 10.i.0.s, 2001:db8::i:s */
+			__u8 *a = rec + 4 + s * alen;
+
+			a[0] = alen == 4 ? 10 : 0x20;
+			a[1] = alen == 4 ? i & 0xff : 0x01;
+			a[alen - 1] = s;
+			if (alen == 16) {
+				a[2] = 0x0d;
+				a[3] = 0xb8;
+				a[13] = i & 0xff;
+			}
+		}
+	}
+	if (type == IGMPV3_HOST_MEMBERSHIP_REPORT) {
+		__u16 sum = csum(f->data + start, f->len - start);
+
+		memcpy(msg + 2, &sum, sizeof(sum));
+	}
+}
+
 /* Type, code, checksum and the 20 bytes of an MLDv1 body. */
 static void put_icmpv6(struct frame *f, __u8 type, const struct in6_addr *group)
 {
@@ -504,7 +554,9 @@ static void put_ipv4(struct frame *f, const struct pkt *p)
 		iph->ihl = 6;
 	}
 	hlen = iph->ihl * 4;
-	if (iph->protocol == IPPROTO_IGMP)
+	if (iph->protocol == IPPROTO_IGMP && p->records)
+		put_report(f, p->type, 4, p->records);
+	else if (iph->protocol == IPPROTO_IGMP)
 		put_igmp(f, p->type ? p->type : IGMPV2_HOST_MEMBERSHIP_REPORT,
 			 iph->daddr);
 	else
@@ -535,7 +587,9 @@ static void put_ipv6(struct frame *f, const struct pkt *p)
 	if (p->frag_off || p->mf)
 		next = put_frag6(f, next, p->frag_off, p->mf);
 	*next = proto;
-	if (proto == IPPROTO_ICMPV6)
+	if (proto == IPPROTO_ICMPV6 && p->records)
+		put_report(f, p->type, 16, p->records);
+	else if (proto == IPPROTO_ICMPV6)
 		put_icmpv6(f, p->type ? p->type : ICMPV6_ECHO_REQUEST, &ip6h->daddr);
 	else
 		put_udp(f, PAYLOAD);
@@ -1252,6 +1306,8 @@ struct expect {
 	struct xm_flow_key key;
 	int hit_line;		/* the policy line whose xm_pol_hits counter
 				 * counts the frame; 0: no policy counter moves */
+	bool copied;		/* copied to xm_ctrl_ring: ctrl_captured */
+	bool ring_full;		/* a copy lost to a full ring: ctrl_ring_full */
 };
 
 static bool moved_by(const struct xm_counter *before,
@@ -1387,6 +1443,10 @@ static void run_expect(struct inst *in, const struct frame *f, const struct expe
 			want = new_flow;
 		else if (g == XM_G_UNREGISTERED_IFACE)
 			want = counted && e->unregistered ? n : 0;
+		else if (g == XM_G_CTRL_CAPTURED)
+			want = e->copied ? n : 0;
+		else if (g == XM_G_CTRL_RING_FULL)
+			want = e->ring_full ? n : 0;
 		snprintf(what, sizeof(what), "global %s",
 			 g < XM_G_COUNT ? global_names[g] : "(unused slot)");
 		check_delta(what, &b->global[g], &a->global[g], want, 0);
@@ -1987,6 +2047,320 @@ static void cache_eviction_test(struct inst *in)
 	free(v);
 	tap("%s: cache: xm_read_flows() still shows the evicted flow with its "
 	    "pending frames", in->label);
+}
+
+/* --- The snooping capture -------------------------------------------------- */
+
+/*
+ * While XM_CFG_SNOOP is set in xm_config, every frame the program counts
+ * as igmp or mld is copied into xm_ctrl_ring, from the IP header on, cut at
+ * XM_CTRL_CAPTURE bytes, with where it came from (interface, innermost
+ * VLAN, family, sender's MAC) and how long it really was; nothing else is
+ * ever copied.  A full ring loses the copy, counted as ctrl_ring_full,
+ * never the frame.  The ring is read with libbpf's ring_buffer API, as the
+ * daemon reads it.
+ */
+#define CTRL_KEEP	64	/* copies one read keeps: a one-page ring holds 2
+				 * with 4 KiB pages, 42 with 64 KiB pages */
+#define CTRL_FULL_MORE	3	/* frames sent to a full ring */
+
+struct ctrl_seen {
+	int n;				/* copies read, kept or not */
+	size_t size[CTRL_KEEP];		/* of each record */
+	struct xm_ctrl_event ev[CTRL_KEEP];
+};
+
+static struct ctrl_seen ctrl_seen;
+
+static int ctrl_take(void *ctx, void *data, size_t size)
+{
+	struct ctrl_seen *s = ctx;
+
+	if (s->n < CTRL_KEEP) {
+		s->size[s->n] = size;
+		memcpy(&s->ev[s->n], data, size < sizeof(s->ev[0]) ? size : sizeof(s->ev[0]));
+	}
+	s->n++;
+	return 0;
+}
+
+/* Everything the ring holds now, into ctrl_seen; how many copies. */
+static int ctrl_read(struct ring_buffer *rb)
+{
+	int n;
+
+	ctrl_seen.n = 0;
+	n = ring_buffer__consume(rb);
+	if (n < 0)
+		diag("ring_buffer__consume: %s", strerror(-n));
+	return ctrl_seen.n;
+}
+
+static struct ring_buffer *ctrl_ring(struct inst *in)
+{
+	struct ring_buffer *rb;
+
+	rb = ring_buffer__new(bpf_map__fd(in->skel->maps.xm_ctrl_ring), ctrl_take,
+			      &ctrl_seen, NULL);
+	if (!rb)
+		diag("ring_buffer__new on xm_ctrl_ring: %s", strerror(errno));
+	return rb;
+}
+
+/* XM_CFG_SNOOP on or off in xm_config, the other fields as they are. */
+static void set_snoop(struct inst *in, bool on)
+{
+	struct xm_config cfg = { 0 };
+	__u32 zero = 0;
+	int fd = bpf_map__fd(in->skel->maps.xm_config);
+
+	if (bpf_map_lookup_elem(fd, &zero, &cfg))
+		diag("cannot read xm_config: %s", strerror(errno));
+	cfg.flags = on ? cfg.flags | XM_CFG_SNOOP : cfg.flags & ~XM_CFG_SNOOP;
+	if (bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY))
+		diag("cannot write xm_config: %s", strerror(errno));
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* One copy against the frame of 'p' it was made of, in a run between t0
+ * and t1. */
+static void check_copy(int i, const struct frame *f, const struct pkt *p,
+		       __u64 t0, __u64 t1)
+{
+	const struct xm_ctrl_event *ev = &ctrl_seen.ev[i];
+	__u32 frame_len = f->len - f->l3;
+	__u32 len = frame_len < XM_CTRL_CAPTURE ? frame_len : XM_CTRL_CAPTURE;
+	__u16 vlan = p->tag == UNTAGGED ? 0 : p->vid;
+	__u8 family = pkt_is_v6(p) ? XM_AF_INET6 : XM_AF_INET;
+	__u8 smac[ETH_ALEN];
+
+	parse_mac(MAC_SRC, smac);
+	if (ctrl_seen.size[i] != sizeof(*ev))
+		diag("a record of %zu bytes, want %zu", ctrl_seen.size[i], sizeof(*ev));
+	if (ev->ifindex != LO_IFINDEX || ev->vlan != vlan || ev->family != family)
+		diag("ifindex %u vlan %u family %u, want %u %u %u", ev->ifindex, ev->vlan,
+		     ev->family, LO_IFINDEX, vlan, family);
+	if (ev->len != len || ev->frame_len != frame_len)
+		diag("len %u frame_len %u, want %u %u (the frame has %u bytes from "
+		     "its IP header on)", ev->len, ev->frame_len, len, frame_len, frame_len);
+	if (memcmp(ev->smac, smac, ETH_ALEN))
+		diag("smac %02x:%02x:%02x:%02x:%02x:%02x, want " MAC_SRC, ev->smac[0],
+		     ev->smac[1], ev->smac[2], ev->smac[3], ev->smac[4], ev->smac[5]);
+	if (memcmp(ev->data, f->data + f->l3, len))
+		diag("the copied bytes are not the frame's from its IP header on");
+	if (ev->pad)
+		diag("pad %u, want 0", ev->pad);
+	if (ev->ts_ns < t0 || ev->ts_ns > t1)
+		diag("ts_ns %llu outside the run (%llu..%llu, CLOCK_MONOTONIC)",
+		     (unsigned long long)ev->ts_ns, (unsigned long long)t0,
+		     (unsigned long long)t1);
+}
+
+/* Run the frame of 'p', which the program counts under 'reason', and read
+ * the ring: one copy of it when 'copied', none otherwise.  Closes a test. */
+static void ctrl_case(struct inst *in, struct ring_buffer *rb, const char *name,
+		      const struct pkt *p, int reason, bool copied)
+{
+	struct expect e;
+	struct frame f;
+	__u64 t0, t1;
+	int n;
+
+	build(p, &f);
+	case_expect(HOOK_IN, p, reason, &e);
+	e.copied = copied;
+	t0 = mono_ns();
+	run_expect(in, &f, &e);
+	t1 = mono_ns();
+	n = ctrl_read(rb);
+	if (n != copied)
+		diag("%d copies in xm_ctrl_ring, want %d", n, copied);
+	else if (copied)
+		check_copy(0, &f, p, t0, t1);
+	tap("%s: %s: %s", in->label, name, copied ? "copied" : "not copied");
+}
+
+#define IGMP_CTRL	.proto = IPPROTO_IGMP, .ttl = 1, .ra = true
+#define MLD_CTRL(t)	.src = "fe80::1", .ttl = 1, .ra = true, \
+			.proto = IPPROTO_ICMPV6, .type = t
+/* IP, router alert and IGMPv2 report: 32 bytes; so much padding gives L3 n. */
+#define PAD_TO(n)	.pad = (n) - 32
+
+/* IGMP and MLD: every tagging, each copied whole (or cut at the capture). */
+static const struct xdp_case ctrl_cases[] = {
+	CASE("IGMPv2 report with router alert", R(IGMP), .dst = "239.1.1.1", IGMP_CTRL),
+	CASE("IGMPv3 report of 3 records with router alert", R(IGMP),
+	     .dst = "224.0.0.22", IGMP_CTRL, .type = IGMPV3_HOST_MEMBERSHIP_REPORT,
+	     .records = 3),
+	CASE("IGMPv3 general query", R(IGMP), .dst = "224.0.0.1", IGMP_CTRL,
+	     .type = IGMP_HOST_MEMBERSHIP_QUERY),
+	CASE("IGMPv2 report without router alert, TTL 64", R(IGMP), .dst = "239.1.1.9",
+	     .proto = IPPROTO_IGMP),
+	CASE("IGMPv2 report with Ethernet padding (in frame_len, in the copy)", R(IGMP),
+	     .dst = "239.1.1.1", IGMP_CTRL, .pad = 14),
+	CASE("MLDv1 report behind hop-by-hop", R(MLD), .dst = "ff0e::1:3",
+	     MLD_CTRL(ICMPV6_MGM_REPORT)),
+	CASE("MLDv2 report of 2 records behind hop-by-hop", R(MLD), .dst = "ff02::16",
+	     MLD_CTRL(ICMPV6_MLD2_REPORT), .records = 2),
+	CASE("MLD query behind hop-by-hop and two destination options", R(MLD),
+	     .dst = "ff02::1", MLD_CTRL(ICMPV6_MGM_QUERY), .dstopts = 2),
+	CASE("MLDv2 report from :: behind hop-by-hop and a first fragment", R(MLD),
+	     .dst = "ff02::16", .src = "::", .ttl = 1, .ra = true, .mf = true,
+	     .proto = IPPROTO_ICMPV6, .type = ICMPV6_MLD2_REPORT),
+	CASE("IGMP of exactly XM_CTRL_CAPTURE bytes: whole", R(IGMP), .dst = "239.1.1.2",
+	     IGMP_CTRL, PAD_TO(XM_CTRL_CAPTURE)),
+	CASE("IGMP one byte longer than XM_CTRL_CAPTURE: cut", R(IGMP),
+	     .dst = "239.1.1.2", IGMP_CTRL, PAD_TO(XM_CTRL_CAPTURE + 1)),
+	CASE("IGMPv3 report of 100 records (1632 bytes): cut", R(IGMP),
+	     .dst = "224.0.0.22", IGMP_CTRL, .type = IGMPV3_HOST_MEMBERSHIP_REPORT,
+	     .records = 100),
+	CASE("MLDv2 report of 30 records (1616 bytes): cut", R(MLD), .dst = "ff02::16",
+	     MLD_CTRL(ICMPV6_MLD2_REPORT), .records = 30),
+};
+
+/* The rest of multicast, and what is not even that: never copied. */
+static const struct xdp_case not_ctrl_cases[] = {
+	CASE("v4 UDP to 239.1.1.1", R(FORWARD), .dst = "239.1.1.1"),
+	CASE("v4 UDP to 224.0.0.251", R(LINK_LOCAL), .dst = "224.0.0.251", .ttl = 1),
+	CASE("v4 UDP with router alert", R(FORWARD), .dst = "239.1.1.3", .ra = true),
+	CASE("v6 UDP to ff0e::1", R(FORWARD), .dst = "ff0e::1"),
+	CASE("v6 UDP to ff02::fb", R(LINK_LOCAL), .dst = "ff02::fb", .ttl = 1),
+	CASE("v6 ICMPv6 echo request to ff02::1 behind hop-by-hop", R(LINK_LOCAL),
+	     .dst = "ff02::1", MLD_CTRL(ICMPV6_ECHO_REQUEST)),
+	CASE("v6 router solicitation (ICMPv6 133)", R(LINK_LOCAL), .dst = "ff02::2",
+	     MLD_CTRL(133)),
+	CASE("v6 MLDv2 type in a non-first fragment", R(FRAGMENT), .dst = "ff0e::4:4",
+	     .frag_off = 185, .proto = IPPROTO_ICMPV6, .type = ICMPV6_MLD2_REPORT),
+	CASE("v4 IGMP whose total length runs past the frame", R(MALFORMED),
+	     .dst = "224.0.0.22", IGMP_CTRL, .tot_len = 200),
+	CASE("v6 MLD whose payload length runs past the frame", R(MALFORMED),
+	     .dst = "ff02::16", MLD_CTRL(ICMPV6_MLD2_REPORT), .plen = 200),
+	CASE("v4 IGMP cut inside its IP header", R(MALFORMED), .dst = "224.0.0.22",
+	     IGMP_CTRL, .len = AT_L3 + 19),
+	MAC_CASE("v4 IGMP on a wrong MAC", R(IGMP), .dst = "224.0.0.22",
+		 .mac = "01:00:5e:00:00:02", IGMP_CTRL),
+	MAC_CASE("v6 MLD on a wrong MAC", R(MLD), .dst = "ff02::16",
+		 .mac = "33:33:00:00:00:01", MLD_CTRL(ICMPV6_MLD2_REPORT)),
+	CASE("v4 IGMP to a unicast address", NOT_MCAST, .dst = "10.0.0.2",
+	     .mac = MAC_UNICAST, IGMP_CTRL),
+	CASE("v6 MLD to a unicast address", NOT_MCAST, .dst = "2001:db8::2",
+	     .mac = MAC_UNICAST, MLD_CTRL(ICMPV6_MLD2_REPORT)),
+	CASE("v4 IGMP behind 3 tags (deeper than XM_VLAN_MAX_DEPTH)", NOT_MCAST,
+	     .dst = "224.0.0.22", IGMP_CTRL, .tag = TRIPLE, .vid = 30, .outer = 10),
+	CASE("ARP request", NOT_MCAST, .ethertype = ETH_P_ARP, .mac = MAC_BCAST),
+};
+
+/* Every case of 'table' in each of its taggings: copied or not. */
+static void ctrl_table(struct inst *in, struct ring_buffer *rb, const struct xdp_case *table,
+		       size_t n, const char *how, bool copied)
+{
+	char name[200], base[160];
+	struct pkt p;
+	size_t i, t;
+
+	for (i = 0; i < n; i++) {
+		snprintf(base, sizeof(base), "%s%s", how, table[i].name);
+		if (table[i].pkt.tag != TAGS_ALL) {
+			ctrl_case(in, rb, base, &table[i].pkt, table[i].want, copied);
+			continue;
+		}
+		for (t = 0; t < ARRAY_SIZE(tag_variants); t++) {
+			pkt_variant(&table[i].pkt, base, t, &p, name, sizeof(name));
+			ctrl_case(in, rb, name, &p, table[i].want, copied);
+		}
+	}
+}
+
+static void capture_tests(struct inst *in)
+{
+	struct ring_buffer *rb = ctrl_ring(in);
+
+	if (!tap("%s: ring_buffer__new on xm_ctrl_ring", in->label) || !rb)
+		return;
+	set_snoop(in, true);
+	tap("%s: set XM_CFG_SNOOP", in->label);
+	ctrl_table(in, rb, ctrl_cases, ARRAY_SIZE(ctrl_cases), "", true);
+	ctrl_table(in, rb, not_ctrl_cases, ARRAY_SIZE(not_ctrl_cases), "", false);
+	set_snoop(in, false);
+	tap("%s: clear XM_CFG_SNOOP", in->label);
+	ctrl_table(in, rb, ctrl_cases, ARRAY_SIZE(ctrl_cases), "without XM_CFG_SNOOP: ",
+		   false);
+	ring_buffer__free(rb);
+}
+
+/*
+ * A ring of ring_bytes, never read: the first 'slots' copies fit, the
+ * next ones are lost, each counted as ctrl_ring_full while the frame
+ * passes as usual.  Read afterwards, the ring holds exactly the first
+ * copies, in order; then it takes copies again.
+ */
+static void ring_full_test(struct inst *in, __u32 ring_bytes)
+{
+	__u32 rec = (sizeof(struct xm_ctrl_event) + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
+	__u32 slots = ring_bytes / rec, i, kept = 0;
+	struct ring_buffer *rb = ctrl_ring(in);
+	char (*group)[INET_ADDRSTRLEN] = calloc(slots + CTRL_FULL_MORE, sizeof(*group));
+	struct pkt *p = calloc(slots + CTRL_FULL_MORE, sizeof(*p));
+	struct frame *f = calloc(slots + CTRL_FULL_MORE, sizeof(*f));
+	struct expect e;
+	__u64 t0;
+
+	if (!rb || !group || !p || !f || slots > CTRL_KEEP) {
+		if (rb && slots > CTRL_KEEP)
+			diag("a %u-byte ring holds %u copies: more than the test keeps",
+			     ring_bytes, slots);
+		tap("%s: a %u-byte ring", in->label, ring_bytes);
+		goto out;
+	}
+	if (bpf_map__max_entries(in->skel->maps.xm_ctrl_ring) != ring_bytes)
+		diag("xm_ctrl_ring has %u bytes, want %u",
+		     bpf_map__max_entries(in->skel->maps.xm_ctrl_ring), ring_bytes);
+	set_snoop(in, true);
+	t0 = mono_ns();
+	for (i = 0; i < slots + CTRL_FULL_MORE; i++) {
+		snprintf(group[i], sizeof(group[i]), "239.7.%u.1", i);
+		p[i] = (struct pkt){ .dst = group[i], .tag = DOT1Q, .vid = 100 + i, IGMP_CTRL };
+		build(&p[i], &f[i]);
+		case_expect(HOOK_IN, &p[i], R(IGMP), &e);
+		e.copied = i < slots;
+		e.ring_full = i >= slots;
+		run_expect(in, &f[i], &e);
+		if (i == slots - 1)
+			tap("%s: a %u-byte ring, not read: %u copies fit (ctrl_captured +1 each)",
+			    in->label, ring_bytes, slots);
+	}
+	tap("%s: %u more frames: XDP_PASS and counted igmp as always, copies lost "
+	    "(ctrl_ring_full +1 each)", in->label, CTRL_FULL_MORE);
+
+	if (ctrl_read(rb) != (int)slots)
+		diag("%d copies read, want %u", ctrl_seen.n, slots);
+	for (i = 0; i < slots && i < (__u32)ctrl_seen.n; i++, kept++)
+		check_copy(i, &f[i], &p[i], t0, mono_ns());
+	tap("%s: read afterwards, the ring holds the first %u copies, in order", in->label,
+	    kept);
+
+	case_expect(HOOK_IN, &p[0], R(IGMP), &e);
+	e.copied = true;
+	t0 = mono_ns();
+	run_expect(in, &f[0], &e);
+	if (ctrl_read(rb) != 1)
+		diag("%d copies read, want 1", ctrl_seen.n);
+	else
+		check_copy(0, &f[0], &p[0], t0, mono_ns());
+	tap("%s: once read, the ring takes copies again", in->label);
+	set_snoop(in, false);
+out:
+	ring_buffer__free(rb);
+	free(group);
+	free(p);
+	free(f);
 }
 
 /* --- Robustness ------------------------------------------------------------ */
@@ -3220,10 +3594,11 @@ static void policy_differential(struct inst *in)
 
 /* Open and load one instance, nothing pinned, lo registered at LO_SLOT,
  * the policy counters sized down to TEST_POL_HITS (a snapshot reads them
- * all).  Returns 0, or a negative errno with the reason in the
- * diagnostics. */
+ * all), the flow table and the snooping ring at their defaults unless
+ * max_flows or ring_bytes say otherwise.  Returns 0, or a negative errno
+ * with the reason in the diagnostics. */
 static int inst_open(struct inst *in, const char *label, __u8 check_mac,
-		     __u32 max_flows)
+		     __u32 max_flows, __u32 ring_bytes)
 {
 	struct xm_iface ifc = { .slot = LO_SLOT, .name = "lo" };
 	__u32 ifindex = LO_IFINDEX;
@@ -3250,6 +3625,13 @@ static int inst_open(struct inst *in, const char *label, __u8 check_mac,
 		err = bpf_map__set_max_entries(in->skel->maps.xm_flows, max_flows);
 		if (err) {
 			diag("cannot size xm_flows: %s", strerror(-err));
+			return err;
+		}
+	}
+	if (ring_bytes) {
+		err = bpf_map__set_max_entries(in->skel->maps.xm_ctrl_ring, ring_bytes);
+		if (err) {
+			diag("cannot size xm_ctrl_ring: %s", strerror(-err));
 			return err;
 		}
 	}
@@ -3284,7 +3666,8 @@ static void inst_close(struct inst *in)
 
 int main(int argc, char **argv)
 {
-	struct inst main_in, nomac, small, pol;
+	struct inst main_in, nomac, small, pol, snoop;
+	__u32 ring_bytes;
 	size_t i;
 	int err;
 
@@ -3312,7 +3695,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	err = inst_open(&main_in, "check_mac=1", 1, 0);
+	err = inst_open(&main_in, "check_mac=1", 1, 0, 0);
 	if (err == -EPERM) {
 		diag_len = 0;
 		diag_buf[0] = '\0';
@@ -3322,7 +3705,7 @@ int main(int argc, char **argv)
 	}
 	if (!tap("load xdp_mcast with check_mac=1 through the verifier"))
 		return 1;
-	inst_open(&nomac, "check_mac=0", 0, 0);
+	inst_open(&nomac, "check_mac=0", 0, 0, 0);
 	if (!tap("load xdp_mcast with check_mac=0 through the verifier"))
 		return 1;
 
@@ -3332,14 +3715,25 @@ int main(int argc, char **argv)
 	unregistered_tests(&main_in);
 	run_table(&nomac, true);
 
-	inst_open(&small, "lru", 1, SMALL_FLOWS);
+	inst_open(&snoop, "snoop", 1, 0, 0);
+	if (tap("load xdp_mcast for the snooping capture"))
+		capture_tests(&snoop);
+	inst_close(&snoop);
+
+	ring_bytes = sysconf(_SC_PAGESIZE);
+	inst_open(&snoop, "snoop small ring", 1, 0, ring_bytes);
+	if (tap("load xdp_mcast with a %u-byte snooping ring", ring_bytes))
+		ring_full_test(&snoop, ring_bytes);
+	inst_close(&snoop);
+
+	inst_open(&small, "lru", 1, SMALL_FLOWS, 0);
 	if (tap("load xdp_mcast with a %u-entry flow table", SMALL_FLOWS)) {
 		flood_test(&small);
 		cache_eviction_test(&small);
 	}
 	inst_close(&small);
 
-	inst_open(&pol, "policy", 1, 0);
+	inst_open(&pol, "policy", 1, 0, 0);
 	if (tap("load xdp_mcast for the policy tests")) {
 		tc_ctx_tests(&pol);
 		for (i = 0; i < ARRAY_SIZE(suites); i++)
