@@ -694,7 +694,7 @@ int snoop_init(struct snoop **out, const char *pin_dir, bool send)
 	struct xm_config cfg;
 	struct snoop *s;
 	uint64_t seed = 0;
-	uint32_t zero = 0;
+	uint32_t zero = 0, slot, idx;
 	size_t i;
 	int err;
 
@@ -717,6 +717,11 @@ int snoop_init(struct snoop **out, const char *pin_dir, bool send)
 		pr_err("cannot open the snooping maps under '%s': %s\n", pin_dir, strerror(-err));
 		goto fail;
 	}
+	/* Count on from what an earlier daemon published, so that a restart
+	 * does not set the counters of `stats` back to zero. */
+	for (slot = 1; slot < XM_MAX_IFACES; slot++)
+		for (idx = slot * XM_SNOOP_SLOTS; idx < (slot + 1) * XM_SNOOP_SLOTS; idx++)
+			bpf_map_lookup_elem(s->ctr_fd, &idx, &s->own[slot][idx % XM_SNOOP_SLOTS]);
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = xm_now_mono_ns();
 	ops.ctx = s;
