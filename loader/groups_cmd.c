@@ -96,6 +96,20 @@ static const char *addr(uint8_t family, const __be32 a[4], char *buf)
 	return xm_format_addr(family, a, buf, XM_ADDR_STRLEN);
 }
 
+/* A join line of the config: a static (*,G) is flagged; a static (S,G) is
+ * a forwarded source that never expires. */
+static bool is_static(const struct group *g)
+{
+	uint32_t s;
+
+	if (g->m.flags & XM_MEMBER_STATIC)
+		return true;
+	for (s = 0; s < g->nsrc; s++)
+		if (g->src[s].v.forward && !g->src[s].v.expires_ns)
+			return true;
+	return false;
+}
+
 static void print_json(struct group *g, int n)
 {
 	char name[IF_NAMESIZE], buf[XM_ADDR_STRLEN];
@@ -119,7 +133,7 @@ static void print_json(struct group *g, int n)
 		json_string(&j, "filter_mode",
 			    m->filter_mode == XM_FILTER_EXCLUDE ? "exclude" : "include");
 		json_u64(&j, "compat_version", m->compat);
-		json_bool(&j, "static", m->flags & XM_MEMBER_STATIC);
+		json_bool(&j, "static", is_static(&g[i]));
 		if (xm_addr_is_zero(m->last_reporter))
 			json_null(&j, "last_reporter");
 		else
@@ -164,7 +178,7 @@ static void print_text(struct group *g, int n)
 		if (m->expires_ns)
 			snprintf(exp, sizeof(exp), "%.1fs", expires_in(m->expires_ns, now));
 		else
-			snprintf(exp, sizeof(exp), "%s", m->flags & XM_MEMBER_STATIC ? "static" : "-");
+			snprintf(exp, sizeof(exp), "%s", is_static(&g[i]) ? "static" : "-");
 		printf("%-12s %4u %-26s %-7s %3u %-26s %8s\n",
 		       if_indextoname(g[i].key.ifindex, name) ? name : "?", g[i].key.vlan,
 		       addr(g[i].key.family, g[i].key.group, buf),
