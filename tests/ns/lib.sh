@@ -190,6 +190,16 @@ def reason(iface, name):
         if i["name"] == iface:
             return i["reasons"][name]
     return {}
+def group(iface, grp, vlan=0):
+    for g in d.get("groups", []):
+        if (g["iface"], g["group"], g.get("vlan", 0)) == (iface, grp, vlan):
+            return g
+    return {}
+def snooping(iface, name):
+    for i in d.get("interfaces", []):
+        if i["name"] == iface:
+            return i.get("snooping", {}).get(name)
+    return None
 try:
     d = json.load(sys.stdin)
 except Exception:
@@ -208,6 +218,8 @@ print(v if not isinstance(v, (dict, list)) else json.dumps(v))
 # expression over it as `d` (one starting with "[" or "." is tried as d[...]
 # first: "[0]["id"]" means d[0]["id"]).  With stats JSON,
 # flow(IFACE, GROUP, SOURCE) and reason(IFACE, NAME) find entries ({} when
+# absent) and snooping(IFACE, NAME) is a snooping counter (None when
+# absent); with groups JSON, group(IFACE, GROUP) is a membership ({} when
 # absent).  Prints nothing and fails on bad JSON or a failing expression.
 json_get() { "$XM_PY" -c "$XM_JSON_PY" "$1" 2>/dev/null; }
 
@@ -507,4 +519,140 @@ xmd_stop() {
 		wait "$pid" 2>/dev/null
 		XMD_RC=255
 	fi
+}
+
+# xmd_kill NAME: SIGKILL to daemon NAME, as a crash would, and wait for it;
+# XMD_RC is its exit status (137).  Whatever it pinned stays.
+xmd_kill() {
+	local pid=${XMD_PID[$1]}
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	XMD_RC=$?
+}
+
+# ---- IGMP and MLD on the hosts ----
+
+# mcast_versions NS IFACE IGMP MLD: make NS's kernel speak IGMP version IGMP
+# (1-3) and MLD version MLD (1-2) on IFACE, whatever the queriers speak
+# (force_igmp_version, force_mld_version; 0 gives the automatic choice back).
+mcast_versions() {
+	ip netns exec "$1" sysctl -qw "net.ipv4.conf.$2.force_igmp_version=$3" \
+		"net.ipv6.conf.$2.force_mld_version=$4" >/dev/null
+}
+
+# ---- crafted IGMP and MLD on a wire (tests/ns/mcast-wire.py) ----
+#
+# One mcast-wire.py runs in the background in a namespace standing for the
+# hosts and routers of the links: it sends the messages it is given (scapy
+# builds them; the script's help lists the words) and logs every IGMP and
+# MLD message that arrives on the interfaces it listens on to $WIRE_LOG,
+# one a line: TIME IFACE igmp|mld query|type=N src= dst= ttl= ra= csum=
+# [v= group= mrt= s= qrv= qqi= sources=], TIME as $EPOCHREALTIME has it.
+
+XM_WIRE=$XM_ROOT/tests/ns/mcast-wire.py
+
+# wire_start NS IFACE...: start it in NS, listening on each IFACE, and wait
+# until it is ready (20 s at most: scapy takes a while to import).  Sets
+# WIRE_PID (stopped on exit like every ns_bg process) and WIRE_LOG.
+wire_start() {
+	local ns=$1 i args=()
+	shift
+	for i in "$@"; do args+=(--listen "$i"); done
+	WIRE_IN=$XM_TMP/wire.in WIRE_ACK=$XM_TMP/wire.ack WIRE_LOG=$XM_TMP/wire.log WIRE_N=0
+	rm -f "$WIRE_IN" "$WIRE_ACK"
+	mkfifo "$WIRE_IN" || return 1
+	: >"$WIRE_LOG"
+	exec {WIRE_FD}<>"$WIRE_IN"	# read-write: opening never blocks
+	ns_bg "$ns" /dev/null "$XM_TMP/wire.err" "$XM_PY" "$XM_WIRE" serve --input "$WIRE_IN" \
+		--ack "$WIRE_ACK" --log "$WIRE_LOG" "${args[@]}"
+	WIRE_PID=$BG_PID
+	if ! wait_until 20 wire_acked 0; then
+		sed 's/^/  mcast-wire: /' "$XM_TMP/wire.err" >&2
+		return 1
+	fi
+}
+# wire_acked N: the wire has acknowledged message N.
+wire_acked() {
+	local last
+	last=$(tail -n 1 "$WIRE_ACK" 2>/dev/null) || return 1
+	[ -n "$last" ] && [ "${last%% *}" -ge "$1" ] 2>/dev/null
+}
+
+# wire MESSAGE...: send each MESSAGE (a line of words, not a comment) and
+# return once all are on the wire; on an error say why and fail.
+wire() {
+	local m first=$((WIRE_N + 1))
+	for m in "$@"; do
+		printf '%s\n' "$m" >&"$WIRE_FD"
+		WIRE_N=$((WIRE_N + 1))
+	done
+	if ! wait_until 10 wire_acked "$WIRE_N"; then
+		echo "mcast-wire: no answer for message $WIRE_N: $(tail -3 "$XM_TMP/wire.err")" >&2
+		return 1
+	fi
+	! awk -v f="$first" '$1 >= f && $2 == "error:" { print "mcast-wire: " $0; bad = 1 }
+		END { exit !bad }' "$WIRE_ACK" >&2
+}
+
+# wire_seen SINCE IFACE: what arrived on IFACE at or after SINCE (an
+# $EPOCHREALTIME), one message a line, without its time and interface.
+wire_seen() {
+	awk -v t="$1" -v i="$2" '$1 >= t && $2 == i { $1 = $2 = ""; sub(/^ +/, ""); print }' \
+		"$WIRE_LOG"
+}
+
+# ---- the daemon's snooping state ----
+
+XM_GROUPS_PY='
+import ipaddress, json, sys
+low = float(sys.argv[1])
+def mark(expires):
+    return "~" if expires is not None and expires <= low else ""
+for g in json.load(sys.stdin)["groups"]:
+    link = g["iface"] + ("." + str(g["vlan"]) if g["vlan"] else "")
+    mode = g["filter_mode"] + (mark(g["expires_in"]) if g["filter_mode"] == "exclude" else "")
+    src = sorted(g["sources"], key=lambda s: ipaddress.ip_address(s["address"]))
+    print(" ".join([link, g["group"], mode] + [s["address"] + ("+" if s["forwarding"] else "-")
+                                                + mark(s["expires_in"]) for s in src]))
+'
+# snoop_groups NS [LOWERED_SEC]: every membership of `xdp-mcast groups -j`
+# in NS, one a line: IFACE[.VLAN] GROUP MODE SOURCE..., MODE include or
+# exclude, each SOURCE ADDRESS+ (forwarded) or ADDRESS- (blocked), in
+# address order.  A "~" after an exclude or a source marks a timer that
+# runs out within LOWERED_SEC (one a query lowered; default 0: none).
+snoop_groups() {
+	ip netns exec "$1" "$XM_BIN" groups -j 2>/dev/null | "$XM_PY" -c "$XM_GROUPS_PY" "${2:-0}"
+}
+# snoop_state GROUPS IFACE[.VLAN] GROUP: GROUP's line of snoop_groups output
+# GROUPS without link and group ("none" when absent).
+snoop_state() {
+	awk -v l="$2" -v g="$3" '$1 == l && $2 == g { $1 = $2 = ""; sub(/^ +/, ""); print; f = 1 }
+		END { if (!f) print "none" }' <<<"$1"
+}
+
+# snoop_snap NS TAG: `xdp-mcast stats -j` in NS now, kept as TAG.
+snoop_snap() {
+	ip netns exec "$1" "$XM_BIN" stats -j >"$XM_TMP/snoop-$2.json" 2>/dev/null
+}
+XM_SNOOP_MOVED_PY='
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+iface, quiet = sys.argv[3], sys.argv[4].split()
+def row(d):
+    return next((i.get("snooping", {}) for i in d["interfaces"] if i["name"] == iface), {})
+ra, rb = row(a), row(b)
+print(" ".join("%s=%d" % (k, rb[k] - ra.get(k, 0)) for k in sorted(rb)
+               if k not in quiet and rb[k] != ra.get(k, 0)))
+'
+# snoop_moved FROM TO IFACE: IFACE's snooping counters that changed between
+# snapshots FROM and TO, as NAME=DELTA in name order, leaving out those the
+# querier moves by itself (queries_sent, general_queries).
+snoop_moved() {
+	"$XM_PY" -c "$XM_SNOOP_MOVED_PY" "$XM_TMP/snoop-$1.json" "$XM_TMP/snoop-$2.json" "$3" \
+		"queries_sent general_queries"
+}
+# snoop_ctr TAG IFACE NAME: one snooping counter of IFACE in snapshot TAG.
+snoop_ctr() {
+	json_get "[i for i in d['interfaces'] if i['name'] == '$2'][0]['snooping']['$3']" \
+		<"$XM_TMP/snoop-$1.json"
 }
