@@ -1,8 +1,9 @@
 BENCH_XDP  := $(O)/bench/bench_xdp
+BENCH_SNOOP := $(O)/bench/bench_snoop
 BENCH_BPF  := $(O)/bench/bench_helpers.bpf.o
 BENCH_SKEL := $(O)/bench/bench_helpers.skel.h
 
-bench-bins: $(BENCH_XDP)
+bench-bins: $(BENCH_XDP) $(BENCH_SNOOP)
 
 # The bench's own BPF programs (bench_helpers.bpf.c) live here, not in bpf/:
 # they are never loaded outside the bench.  Same flags as bpf/*.bpf.c.
@@ -21,6 +22,15 @@ $(BENCH_OBJS): CFLAGS += -I$(O)/bench
 $(BENCH_OBJS): $(BENCH_SKEL) bench/bench.h bench/bench_helpers.h
 
 $(BENCH_XDP): $(BENCH_OBJS) $(LIBXM)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Snooping in the daemon (bench_snoop.c): the user-space modules on the maps
+# of a real load, so it needs no BPF object of its own.  It times two of the
+# calls libxm makes where they are made: the link routes them through it.
+$(BENCH_SNOOP): LDLIBS += -Wl,--wrap=if_indextoname -Wl,--wrap=bpf_map_update_elem
+$(BENCH_SNOOP): $(O)/obj/bench/bench_snoop.o $(LIBXM)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
