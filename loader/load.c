@@ -101,6 +101,9 @@ static int load_progs(const struct load_opts *o, struct xm_progs *pr)
 				    XM_IFINDEX_DEFAULT };
 	struct sized_map pol = { XM_MAP_RULE_SRC, "--policy-size", o->policy_size,
 				 XM_POLICY_DEFAULT };
+	struct sized_map grp = { XM_MAP_MEMBERS, "--groups", o->groups, XM_MEMBERS_DEFAULT };
+	struct sized_map gsrc = { XM_MAP_MEMBER_SRC, "--group-sources", o->group_sources,
+				  XM_MEMBER_SRC_DEFAULT };
 	struct xdp_mcast_bpf *skel;
 	uint32_t nflows, nifaces, npol;
 	int err;
@@ -122,6 +125,8 @@ static int load_progs(const struct load_opts *o, struct xm_progs *pr)
 	bpf_map__set_max_entries(skel->maps.xm_rule_src, npol);
 	bpf_map__set_max_entries(skel->maps.xm_pol_hits, 2 * npol);
 	bpf_map__set_max_entries(skel->maps.xm_pol_desc, 2 * npol);
+	bpf_map__set_max_entries(skel->maps.xm_members, choose_size(o->pin_dir, &grp));
+	bpf_map__set_max_entries(skel->maps.xm_member_src, choose_size(o->pin_dir, &gsrc));
 
 	err = xdp_mcast_bpf__load(skel);
 	if (err) {
@@ -192,6 +197,8 @@ int xm_progs_get(const struct load_opts *o, struct xm_progs *pr)
 			{ XM_MAP_FLOWS, "--flows", o->flows, 0 },
 			{ XM_MAP_IFACES, "--max-ifindex", o->max_ifindex, 0 },
 			{ XM_MAP_RULE_SRC, "--policy-size", o->policy_size, 0 },
+			{ XM_MAP_MEMBERS, "--groups", o->groups, 0 },
+			{ XM_MAP_MEMBER_SRC, "--group-sources", o->group_sources, 0 },
 		};
 		size_t i;
 

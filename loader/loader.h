@@ -17,6 +17,8 @@ struct load_opts {
 	uint32_t flows;		/* flow table size; 0 = keep / default */
 	uint32_t max_ifindex;	/* xm_ifaces size; 0 = keep / default */
 	uint32_t policy_size;	/* policy table size; 0 = keep / default */
+	uint32_t groups;	/* xm_members size; 0 = keep / default */
+	uint32_t group_sources;	/* xm_member_src size; 0 = keep / default */
 	bool check_mac;
 };
 

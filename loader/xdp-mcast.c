@@ -47,6 +47,8 @@ int main(int argc, char **argv)
 		lo.flows = cli.flows;
 		lo.max_ifindex = cli.max_ifindex ? cli.max_ifindex + 1 : 0;
 		lo.policy_size = cli.policy_size;
+		lo.groups = cli.groups;
+		lo.group_sources = cli.group_sources;
 		lo.check_mac = !cli.no_mac_check;
 		if (cli.cmd == XM_CMD_LOAD) {
 			ret = xm_cmd_load(&lo, cli.args, cli.nargs);

@@ -13,7 +13,7 @@ const char xm_usage[] =
 "\n"
 "Commands:\n"
 "  load [-m native|skb] [--flows N] [--max-ifindex N] [--policy-size N]\n"
-"       [--no-mac-check] IFACE...\n"
+"       [--groups N] [--group-sources N] [--no-mac-check] IFACE...\n"
 "                       attach the classifier to each IFACE and pin its state\n"
 "  unload IFACE... | --all\n"
 "                       detach from each IFACE; the last one, or --all, removes the pins\n"
@@ -35,6 +35,9 @@ const char xm_usage[] =
 "      --flows N        flow table size (default 65536), set when first loaded\n"
 "      --max-ifindex N  highest ifindex that can be loaded (default 16383), idem\n"
 "      --policy-size N  entries of each policy table (default 131072), idem\n"
+"      --groups N       memberships, all interfaces together (default 131072), idem\n"
+"      --group-sources N\n"
+"                       source records of all memberships (default 262144), idem\n"
 "      --no-mac-check   do not drop frames whose MAC is not the group's MAC\n"
 "  -a, --all            with unload: every interface and all state\n"
 "  -c, --config FILE    with daemon and check: the config (default " XM_CONF_DEFAULT ")\n"
@@ -51,11 +54,11 @@ static const struct {
 	enum xm_cmd cmd;
 	const char *opts;	/* short options the command accepts */
 } commands[] = {
-	{ "load",	XM_CMD_LOAD,	"mFMXP" },
+	{ "load",	XM_CMD_LOAD,	"mFMXPGS" },
 	{ "unload",	XM_CMD_UNLOAD,	"a" },
 	{ "status",	XM_CMD_STATUS,	"j" },
 	{ "stats",	XM_CMD_STATS,	"ji" },
-	{ "daemon",	XM_CMD_DAEMON,	"mFMXPcKD" },
+	{ "daemon",	XM_CMD_DAEMON,	"mFMXPGScKD" },
 	{ "reload",	XM_CMD_RELOAD,	"D" },
 	{ "check",	XM_CMD_CHECK,	"c" },
 	{ "policy",	XM_CMD_POLICY,	"j" },
@@ -66,7 +69,7 @@ static const struct {
 
 enum {
 	OPT_FLOWS = 'F', OPT_NO_MAC = 'M', OPT_MAX_IFINDEX = 'X', OPT_POLICY_SIZE = 'P',
-	OPT_KEEP = 'K', OPT_PIDFILE = 'D',
+	OPT_KEEP = 'K', OPT_PIDFILE = 'D', OPT_GROUPS = 'G', OPT_GROUP_SOURCES = 'S',
 };
 
 static const struct option long_opts[] = {
@@ -76,6 +79,8 @@ static const struct option long_opts[] = {
 	{ "no-mac-check", no_argument,	     NULL, OPT_NO_MAC },
 	{ "max-ifindex",  required_argument, NULL, OPT_MAX_IFINDEX },
 	{ "policy-size",  required_argument, NULL, OPT_POLICY_SIZE },
+	{ "groups",	  required_argument, NULL, OPT_GROUPS },
+	{ "group-sources", required_argument, NULL, OPT_GROUP_SOURCES },
 	{ "all",	  no_argument,	     NULL, 'a' },
 	{ "config",	  required_argument, NULL, 'c' },
 	{ "keep",	  no_argument,	     NULL, OPT_KEEP },
@@ -148,6 +153,15 @@ int xm_cli_parse(int argc, char **argv, struct xm_cli *cli, char *err, int errle
 				return -1;
 			}
 			cli->policy_size = v;
+			break;
+		case OPT_GROUPS:
+		case OPT_GROUP_SOURCES:
+			if (!xm_parse_u64(optarg, 1, 1u << 24, &v)) {
+				snprintf(err, errlen, "--%s takes a number from 1 to %u, not '%s'",
+					 opt_name(c), 1u << 24, optarg);
+				return -1;
+			}
+			*(c == OPT_GROUPS ? &cli->groups : &cli->group_sources) = v;
 			break;
 		case OPT_NO_MAC:
 			cli->no_mac_check = true;

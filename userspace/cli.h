@@ -34,6 +34,8 @@ struct xm_cli {
 	uint32_t flows;		/* 0: not given */
 	uint32_t max_ifindex;	/* 0: not given */
 	uint32_t policy_size;	/* 0: not given */
+	uint32_t groups;	/* 0: not given */
+	uint32_t group_sources;	/* 0: not given */
 	const char *iface;	/* stats -i */
 	const char *config;	/* daemon, check */
 	const char *pidfile;	/* daemon, reload */
