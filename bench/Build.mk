@@ -29,7 +29,8 @@ $(BENCH_XDP): $(BENCH_OBJS) $(LIBXM)
 # Snooping in the daemon (bench_snoop.c): the user-space modules on the maps
 # of a real load, so it needs no BPF object of its own.  It times two of the
 # calls libxm makes where they are made: the link routes them through it.
-$(BENCH_SNOOP): LDLIBS += -Wl,--wrap=if_indextoname -Wl,--wrap=bpf_map_update_elem
+$(BENCH_SNOOP): LDLIBS += -Wl,--wrap=if_indextoname -Wl,--wrap=bpf_map_update_elem \
+	-Wl,--wrap=bpf_map_update_batch
 $(BENCH_SNOOP): $(O)/obj/bench/bench_snoop.o $(LIBXM)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)

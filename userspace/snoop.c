@@ -42,6 +42,7 @@
 #define PUBLISH_EVERY_MS	100
 #define LATENCY_SAMPLES		4096	/* a ring of the newest */
 #define SHADOW_BUCKETS		65536
+#define STALE_BUDGET		128	/* map rows a write_stale() call: ~0.1 ms */
 
 struct link {
 	uint32_t ifindex;
@@ -51,6 +52,8 @@ struct link {
 	double tokens;
 	uint64_t refill_ms;
 	uint8_t mac[6];
+	char name[IF_NAMESIZE];	/* as of the last snoop_apply() */
+	const struct xm_conf_phyint *pi;	/* its phyint in the config in force */
 };
 
 /* What was written to xm_member_src for one group. */
@@ -59,6 +62,12 @@ struct shadow {
 	struct xm_mship_key key;
 	uint32_t n, cap;
 	__be32 (*src)[4];
+	bool stale;		/* on the stale list: timers to write */
+};
+
+struct batch {
+	void *keys, *vals;
+	size_t n, cap;
 };
 
 struct snoop {
@@ -77,6 +86,14 @@ struct snoop {
 	uint64_t lat[LATENCY_SAMPLES];
 	uint64_t nlat;
 	uint64_t event_ts;	/* XDP stamp of the message being handled */
+	/* Groups whose timers, reporter or version moved since publish():
+	 * rewritten there, not at once (see on_change()). */
+	struct xm_mship_key *stale;
+	size_t nstale, stale_cap;
+	size_t stale_at;	/* write_stale() goes on from here */
+	bool flushing;		/* a publish() left part of the list */
+	struct batch bm, bs;	/* write_stale()'s rows of xm_members, xm_member_src */
+	uint64_t write_failed;	/* map writes the kernel refused */
 };
 
 uint64_t snoop_now_ms(void)
@@ -160,86 +177,249 @@ static void src_key(struct xm_member_src_key *sk, const struct xm_mship_key *k,
 	memcpy(sk->source, src, sizeof(sk->source));
 }
 
-/* Write g's sources, and delete the ones written before that it lost. */
+static void src_value(const struct xm_mship_source *src, struct xm_member_src *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->expires_ns = ms_to_ns(src->timer);
+	v->forward = src->timer != 0;
+}
+
+/* A write the kernel refused (a full map): counted on the group's link. */
+static void write_failed(struct snoop *s, const struct xm_mship_key *k, const char *map)
+{
+	struct link *l = link_find(s, k->ifindex, k->vlan);
+
+	count(s, l ? l : link_find(s, k->ifindex, 0), XM_SNOOP_MAP_WRITE_FAILED);
+	if (!s->write_failed++)
+		pr_warn("cannot write to %s: %s; counted as map_write_failed in stats, "
+			"warned once\n", map, strerror(errno));
+}
+
+/*
+ * Write g's sources, and delete the ones written before that it lost.  Both
+ * lists are sorted by address (the state machine keeps them so, and the
+ * shadow is a copy), so one merge walks them.  A source the kernel refused
+ * (a full map) is not remembered as written: it is tried again next time.
+ */
 static void write_sources(struct snoop *s, const struct xm_mship_group_view *g)
 {
 	struct shadow *sh = shadow_get(s, &g->key, true);
 	struct xm_member_src_key sk;
 	struct xm_member_src v;
-	uint32_t i, j;
+	uint32_t i = 0, j = 0, n = 0;
+	__be32 (*out)[4];
 
 	if (!sh)
 		return;
-	for (i = 0; i < sh->n; i++) {
-		bool kept = false;
+	out = malloc((g->nsrc ? g->nsrc : 1) * sizeof(*out));
+	if (!out)
+		return;
+	while (i < sh->n || j < g->nsrc) {
+		int c = i == sh->n ? 1 : j == g->nsrc ? -1 : memcmp(sh->src[i], g->src[j].addr, 16);
 
-		for (j = 0; j < g->nsrc && !kept; j++)
-			kept = !memcmp(sh->src[i], g->src[j].addr, 16);
-		if (!kept) {
-			src_key(&sk, &g->key, sh->src[i]);
+		if (c < 0) {		/* written before, gone now */
+			src_key(&sk, &g->key, sh->src[i++]);
 			bpf_map_delete_elem(s->src_fd, &sk);
+			continue;
 		}
+		if (c == 0)
+			i++;
+		src_value(&g->src[j], &v);
+		src_key(&sk, &g->key, g->src[j].addr);
+		if (bpf_map_update_elem(s->src_fd, &sk, &v, BPF_ANY))
+			write_failed(s, &g->key, XM_MAP_MEMBER_SRC);
+		else
+			c = 0;
+		if (c == 0)	/* in the map, old value or new */
+			memcpy(out[n++], g->src[j].addr, 16);
+		j++;
 	}
-	if (g->nsrc > sh->cap) {
-		void *grown = realloc(sh->src, g->nsrc * sizeof(*sh->src));
-
-		if (!grown)
-			return;
-		sh->src = grown;
-		sh->cap = g->nsrc;
-	}
-	for (i = 0; i < g->nsrc; i++) {
-		memset(&v, 0, sizeof(v));
-		v.expires_ns = ms_to_ns(g->src[i].timer);
-		v.forward = g->src[i].timer != 0;
-		src_key(&sk, &g->key, g->src[i].addr);
-		bpf_map_update_elem(s->src_fd, &sk, &v, BPF_ANY);
-		memcpy(sh->src[i], g->src[i].addr, 16);
-	}
-	sh->n = g->nsrc;
+	free(sh->src);
+	sh->src = out;
+	sh->n = n;
+	sh->cap = g->nsrc;
 }
 
+static void member_value(const struct xm_mship_group_view *g, struct xm_member *v)
+{
+	uint64_t expires = g->timer;
+	uint32_t i;
+
+	/* An INCLUDE group lives as long as its longest-lived source. */
+	if (g->mode == XM_MSHIP_INCLUDE)
+		for (i = 0, expires = 0; i < g->nsrc; i++)
+			if (g->src[i].timer > expires)
+				expires = g->src[i].timer;
+	memset(v, 0, sizeof(*v));
+	v->filter_mode = g->mode == XM_MSHIP_EXCLUDE ? XM_FILTER_EXCLUDE : XM_FILTER_INCLUDE;
+	v->compat = g->compat;
+	v->flags = g->is_static ? XM_MEMBER_STATIC : 0;
+	v->nsources = g->nsrc;
+	v->expires_ns = ms_to_ns(expires);
+	memcpy(v->last_reporter, g->reporter, sizeof(v->last_reporter));
+}
+
+/* The group's row of xm_members, and its sources. */
+static void write_group(struct snoop *s, const struct xm_mship_group_view *g)
+{
+	struct xm_member_key key;
+	struct xm_member v;
+
+	memcpy(&key, &g->key, sizeof(key));
+	member_value(g, &v);
+	write_sources(s, g);
+	if (bpf_map_update_elem(s->members_fd, &key, &v, BPF_ANY))
+		write_failed(s, &g->key, XM_MAP_MEMBERS);
+}
+
+/*
+ * What forwards (a group's existence, its filter mode, which sources are
+ * wanted) reaches the maps at once.  What only informs (timers, the last
+ * reporter, the compatibility version) waits for the next publish(), at
+ * most PUBLISH_EVERY_MS: a refresh from every host at every query would
+ * otherwise cost a map write per group and per source, and each replaced
+ * element is garbage the kernel frees later (docs/bench.md).
+ */
 static void on_change(void *ctx, const struct xm_mship_change *c)
 {
 	struct snoop *s = ctx;
 	const struct xm_mship_group_view *g = &c->g;
-	struct xm_member_key key;
-	struct xm_member v = { 0 };
-	uint64_t expires = g->timer;
-	uint32_t i;
 
-	memcpy(&key, &g->key, sizeof(key));
 	if (c->kind == XM_MSHIP_DELETED) {
 		struct shadow *sh = shadow_get(s, &g->key, false);
+		struct xm_member_key key;
 		struct xm_member_src_key sk;
+		uint32_t i;
 
 		for (i = 0; sh && i < sh->n; i++) {
 			src_key(&sk, &g->key, sh->src[i]);
 			bpf_map_delete_elem(s->src_fd, &sk);
 		}
 		shadow_drop(s, &g->key);
+		memcpy(&key, &g->key, sizeof(key));
 		bpf_map_delete_elem(s->members_fd, &key);
-		goto done;
+	} else if (c->kind == XM_MSHIP_CREATED || (c->what & XM_MSHIP_CH_FORWARDING)) {
+		write_group(s, g);
+	} else {
+		struct shadow *sh = shadow_get(s, &g->key, true);
+
+		if (sh && !sh->stale) {
+			if (s->nstale == s->stale_cap) {
+				size_t cap = s->stale_cap ? 2 * s->stale_cap : 256;
+				void *grown = realloc(s->stale, cap * sizeof(*s->stale));
+
+				if (!grown) {
+					write_group(s, g);
+					goto done;
+				}
+				s->stale = grown;
+				s->stale_cap = cap;
+			}
+			s->stale[s->nstale++] = g->key;
+			sh->stale = true;
+		}
 	}
-	/* An INCLUDE group lives as long as its longest-lived source. */
-	if (g->mode == XM_MSHIP_INCLUDE)
-		for (i = 0, expires = 0; i < g->nsrc; i++)
-			if (g->src[i].timer > expires)
-				expires = g->src[i].timer;
-	v.filter_mode = g->mode == XM_MSHIP_EXCLUDE ? XM_FILTER_EXCLUDE : XM_FILTER_INCLUDE;
-	v.compat = g->compat;
-	v.flags = g->is_static ? XM_MEMBER_STATIC : 0;
-	v.nsources = g->nsrc;
-	v.expires_ns = ms_to_ns(expires);
-	memcpy(v.last_reporter, g->reporter, sizeof(v.last_reporter));
-	if (c->kind == XM_MSHIP_CREATED || (c->what & (XM_MSHIP_CH_SOURCES | XM_MSHIP_CH_TIMERS)))
-		write_sources(s, g);
-	bpf_map_update_elem(s->members_fd, &key, &v, BPF_ANY);
 done:
 	if (s->event_ts) {
 		s->lat[s->nlat % LATENCY_SAMPLES] = xm_now_mono_ns() - s->event_ts;
 		s->nlat++;
 	}
+}
+
+/* Room for n more rows in a batch of key/value pairs. */
+static int batch_room(struct batch *b, size_t n, size_t ksz, size_t vsz)
+{
+	size_t cap;
+	void *k, *v;
+
+	if (b->n + n <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 1024;
+	while (cap < b->n + n)
+		cap *= 2;
+	k = realloc(b->keys, cap * ksz);
+	if (k)
+		b->keys = k;
+	v = realloc(b->vals, cap * vsz);
+	if (v)
+		b->vals = v;
+	if (!k || !v)
+		return -ENOMEM;
+	b->cap = cap;
+	return 0;
+}
+
+/* One system call for the batch; where the kernel stops (a full map),
+ * the rest go one by one, so that each refusal is counted on its link.
+ * Every key starts with its group's struct xm_member_key. */
+static void batch_write(struct snoop *s, int fd, struct batch *b, size_t ksz, size_t vsz,
+			const char *map)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 done = b->n;
+	size_t i;
+
+	if (b->n && bpf_map_update_batch(fd, b->keys, b->vals, &done, &opts)) {
+		for (i = done; i < b->n; i++) {
+			const char *k = (const char *)b->keys + i * ksz;
+
+			if (bpf_map_update_elem(fd, k, (const char *)b->vals + i * vsz, BPF_ANY))
+				write_failed(s, (const struct xm_mship_key *)k, map);
+		}
+	}
+	b->n = 0;
+}
+
+/*
+ * The groups on the stale list, as they are now (gone ones are skipped),
+ * in two batched writes: their rows of xm_members and their sources.  A
+ * group whose sources differ from what the maps hold (a write refused
+ * before) goes through write_group() and its diff instead.  At most about
+ * budget rows a call, so that reports waiting in the ring are not held up
+ * behind a long list (the rest goes at the next snoop_process()).  Returns
+ * true when the list is done.
+ */
+static bool write_stale(struct snoop *s, size_t budget)
+{
+	struct xm_mship_group_view g;
+	struct xm_member_src_key *sk;
+	struct xm_member_src *sv;
+	struct xm_member *mv;
+	struct shadow *sh;
+	size_t i;
+	uint32_t j;
+
+	for (i = s->stale_at; i < s->nstale && s->bm.n + s->bs.n < budget; i++) {
+		sh = shadow_get(s, &s->stale[i], false);
+		if (!sh || !sh->stale)
+			continue;
+		sh->stale = false;
+		if (xm_mship_group_get(s->m, &s->stale[i], &g))
+			continue;
+		if (sh->n != g.nsrc || batch_room(&s->bm, 1, sizeof(struct xm_member_key),
+						  sizeof(struct xm_member)) ||
+		    batch_room(&s->bs, g.nsrc, sizeof(*sk), sizeof(*sv))) {
+			write_group(s, &g);
+			continue;
+		}
+		memcpy((struct xm_member_key *)s->bm.keys + s->bm.n, &g.key,
+		       sizeof(struct xm_member_key));
+		mv = (struct xm_member *)s->bm.vals + s->bm.n++;
+		member_value(&g, mv);
+		for (j = 0; j < g.nsrc; j++) {
+			sk = (struct xm_member_src_key *)s->bs.keys + s->bs.n;
+			sv = (struct xm_member_src *)s->bs.vals + s->bs.n++;
+			src_key(sk, &g.key, g.src[j].addr);
+			src_value(&g.src[j], sv);
+		}
+	}
+	s->stale_at = i;
+	if (i == s->nstale)
+		s->nstale = s->stale_at = 0;
+	batch_write(s, s->members_fd, &s->bm, sizeof(struct xm_member_key),
+		    sizeof(struct xm_member), XM_MAP_MEMBERS);
+	batch_write(s, s->src_fd, &s->bs, sizeof(*sk), sizeof(*sv), XM_MAP_MEMBER_SRC);
+	return !s->nstale;
 }
 
 /* ---- queries ---- */
@@ -277,28 +457,28 @@ static void on_action(void *ctx, const struct xm_mship_action *a)
 }
 
 /* A join for a group the policy keeps off this interface: a boundary of
- * its phyint, or an inbound rule without a source that denies it. */
+ * its phyint, or an inbound rule without a source that denies it.  The
+ * link holds the interface's name and phyint, looked up when the config
+ * was applied: asking the kernel for a name costs three system calls. */
 static bool on_forbidden(void *ctx, const struct xm_mship_key *k)
 {
 	struct snoop *s = ctx;
 	const struct xm_conf *c = s->conf;
 	const struct xm_conf_rule *r;
 	struct xm_prefix g = { .family = k->family };
-	char name[IF_NAMESIZE];
-	int i, j;
+	struct link *l = link_find(s, k->ifindex, k->vlan);
+	int j;
 
-	if (!c || !if_indextoname(k->ifindex, name))
+	if (!l)
+		l = link_find(s, k->ifindex, 0);
+	if (!c || !l || !l->pi)
 		return false;
 	g.len = k->family == XM_AF_INET ? 32 : 128;
 	memcpy(g.addr, k->group, sizeof(g.addr));
-	for (i = 0; i < c->nphyints; i++) {
-		if (strcmp(c->phyints[i].name, name))
-			continue;
-		for (j = 0; j < c->phyints[i].nboundaries; j++)
-			if (xm_prefix_contains(&c->phyints[i].boundaries[j], &g))
-				return true;
-	}
-	r = xm_policy_match(c, XM_DIR_IN, name, &g, NULL);
+	for (j = 0; j < l->pi->nboundaries; j++)
+		if (xm_prefix_contains(&l->pi->boundaries[j], &g))
+			return true;
+	r = xm_policy_match(c, XM_DIR_IN, l->name, &g, NULL);
 	return r && r->deny && !r->audit;
 }
 
@@ -321,9 +501,9 @@ static bool rate_ok(struct link *l, uint64_t now)
 	return true;
 }
 
-static const struct xm_conf_phyint *phyint_of(const struct xm_conf *c, uint32_t ifindex)
+static const struct xm_conf_phyint *phyint_of(const struct xm_conf *c, uint32_t ifindex,
+					      char name[IF_NAMESIZE])
 {
-	char name[IF_NAMESIZE];
 	int i;
 
 	if (!c || !if_indextoname(ifindex, name))
@@ -400,6 +580,8 @@ static void publish(struct snoop *s, uint64_t now)
 	uint32_t slot, idx, i;
 	int k;
 
+	if (!s->flushing)
+		s->flushing = !write_stale(s, STALE_BUDGET);
 	for (slot = 1; slot < XM_MAX_IFACES; slot++) {
 		if (!s->dirty[slot])
 			continue;
@@ -458,7 +640,8 @@ static void iface_mac(uint32_t ifindex, uint8_t mac[6])
 
 static int link_setup(struct snoop *s, uint32_t ifindex, uint16_t vlan, uint64_t now)
 {
-	const struct xm_conf_phyint *pi = phyint_of(s->conf, ifindex);
+	char name[IF_NAMESIZE];
+	const struct xm_conf_phyint *pi = phyint_of(s->conf, ifindex, name);
 	struct xm_mship_cfg cfg;
 	struct xm_iface ifc;
 	struct link *l = link_find(s, ifindex, vlan);
@@ -475,6 +658,8 @@ static int link_setup(struct snoop *s, uint32_t ifindex, uint16_t vlan, uint64_t
 		l->vlan = vlan;
 		l->refill_ms = now;
 	}
+	memcpy(l->name, name, sizeof(l->name));
+	l->pi = pi;
 	if (!bpf_map_lookup_elem(s->ifaces_fd, &ifindex, &ifc))
 		l->slot = ifc.slot;
 	iface_mac(ifindex, l->mac);
@@ -547,7 +732,9 @@ int snoop_apply(struct snoop *s, const struct xm_conf *conf)
 			static_join(s, &before->joins[i], now, false);
 	/* Links of phyints that left the config go, with their groups. */
 	for (i = 0; i < s->nlinks; ) {
-		if (phyint_of(conf, s->links[i].ifindex)) {
+		char name[IF_NAMESIZE];
+
+		if (phyint_of(conf, s->links[i].ifindex, name)) {
 			i++;
 			continue;
 		}
@@ -761,6 +948,8 @@ int snoop_timeout_ms(const struct snoop *s)
 	uint64_t due = xm_mship_next_deadline(s->m), now = snoop_now_ms();
 	uint64_t publish = s->published_ms + PUBLISH_EVERY_MS;
 
+	if (s->flushing)
+		return 0;
 	if (publish < due)
 		due = publish;
 	if (due == XM_MSHIP_FOREVER)
@@ -775,8 +964,17 @@ void snoop_process(struct snoop *s)
 	ring_buffer__consume(s->rb);
 	now = snoop_now_ms();
 	xm_mship_tick(s->m, now);
+	if (s->flushing)
+		s->flushing = !write_stale(s, STALE_BUDGET);
 	if (now >= s->published_ms + PUBLISH_EVERY_MS)
 		publish(s, now);
+}
+
+void snoop_flush(struct snoop *s)
+{
+	while (!write_stale(s, SIZE_MAX))
+		;
+	s->flushing = false;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -822,6 +1020,7 @@ void snoop_exit(struct snoop *s)
 		bpf_map_update_elem(s->config_fd, &zero, &cfg, BPF_ANY);
 	}
 	if (s->m && s->ctr_fd >= 0) {
+		snoop_flush(s);
 		memset(s->dirty, 1, sizeof(s->dirty));
 		publish(s, snoop_now_ms());
 	}
@@ -839,6 +1038,11 @@ void snoop_exit(struct snoop *s)
 			s->shadow[i] = next;
 		}
 	}
+	free(s->stale);
+	free(s->bm.keys);
+	free(s->bm.vals);
+	free(s->bs.keys);
+	free(s->bs.vals);
 	free(s->msg);
 	free(s);
 }

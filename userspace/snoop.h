@@ -39,6 +39,10 @@ int snoop_fd(const struct snoop *s);
 int snoop_timeout_ms(const struct snoop *s);
 /* Read what the ring holds, run timers, publish counters when due. */
 void snoop_process(struct snoop *s);
+/* Write now what snoop_process() would write at its next publish: the
+ * timers, reporters and versions that changed without changing what is
+ * forwarded (see on_change() in snoop.c).  For benchmarks and tests. */
+void snoop_flush(struct snoop *s);
 /* Feed one raw event, as the ring callback does (the benchmark's way in). */
 void snoop_event(struct snoop *s, const void *data, size_t len);
 void snoop_latency(const struct snoop *s, struct snoop_latency *out);

@@ -20,7 +20,8 @@
 	X(LEAVES,		"leaves")			\
 	X(RATE_LIMITED,		"rate_limited")			\
 	X(QUERIES_SENT,		"queries_sent")			\
-	X(SEND_FAILED,		"send_failed")
+	X(SEND_FAILED,		"send_failed")			\
+	X(MAP_WRITE_FAILED,	"map_write_failed")
 
 #define XM_SNOOP_OWN_ENUM(id, name) XM_SNOOP_##id,
 enum xm_snoop_own {

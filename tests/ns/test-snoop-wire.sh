@@ -145,6 +145,9 @@ groups_now() { GSTATE=$(snoop_groups "$NS_RTR" "${1:-0}"); }
 state() { snoop_state "$GSTATE" "$1" "$2"; }
 # state_is LINK GROUP STATE: read the groups now; LINK's GROUP is in STATE.
 state_is() { groups_now && [ "$(state "$1" "$2")" = "$3" ]; }
+# lowered_is SEC LINK GROUP STATE: as state_is, timers within SEC marked "~"
+# (a timer-only change reaches the maps at the daemon's next publish).
+lowered_is() { groups_now "$1" && [ "$(state "$2" "$3")" = "$4" ]; }
 snap() { snoop_snap "$NS_RTR" "$1"; }
 # moved_is FROM IFACE EXPECTED: take snapshot "now"; IFACE's counters moved
 # by exactly EXPECTED since FROM (see snoop_moved).
@@ -453,7 +456,7 @@ snap q0-c
 T_QG=$(now)
 wire "q0w query 239.3.0.2 src=$LOWER qrv=2 qqic=2 mrt=500"
 wait_until 2 moved_is q0-c q0 "querier_lost=1 queries_seen=1"
-groups_now 1.1
+wait_until 1 lowered_is 1.1 q0 239.3.0.2 "exclude~"
 expect_eq "a Q(G) from $LOWER: we lose the election again and lower the group timer to LMQC x its Max Resp, 1 s" \
 	"querier_lost=1 queries_seen=1 / exclude~" "$(snoop_moved q0-c now q0) / $(state q0 239.3.0.2)"
 wait_until 3 state_is q0 239.3.0.2 none
@@ -498,7 +501,7 @@ wire "m0w v2 239.1.9.1"
 wait_until 2 state_is m0 239.1.9.1 exclude
 T_LV=$(now)
 wire "m0w leave 239.1.9.1"
-groups_now 2.0
+wait_until 1 lowered_is 2.0 m0 239.1.9.1 "exclude~"
 expect_eq "without fast leave (m0) the leave lowers the group timer to LMQT" "exclude~" "$(state m0 239.1.9.1)"
 wait_until 4 state_is m0 239.1.9.1 none
 T_LVG=$(since "$T_LV")
@@ -646,5 +649,24 @@ expect_eq "x0 holds exactly the groups of the good records, nothing of the rest"
 xmd_stop xmd
 expect_eq "SIGTERM: the daemon exits 0" 0 "$XMD_RC" "$(tail -5 "$XM_TMP/xmd.log")"
 expect_eq "its log holds no error" "" "$(grep -i 'error\|cannot' "$XM_TMP/xmd.log")"
+
+# ==== Full maps ====
+# A daemon on maps made too small (--groups 2 --group-sources 3) keeps
+# what the kernel refuses in its own state, counts each refusal on the
+# group's link and warns once; the rest of the maps stays right.
+check "a daemon on maps of 2 groups and 3 sources starts" \
+	xmd_start xmd2 "$NS_RTR" "$CONF" --groups 2 --group-sources 3
+snap m0
+wire "m0w v3 is_in/239.9.0.1/$(src 4 1 2 3 4)" "m0w v3 is_ex/239.9.0.2" "m0w v3 is_ex/239.9.0.3"
+wait_until 2 moved_is m0 m0 "map_write_failed=2 reports_v3=3"
+expect_eq "full maps: a 4th source and a 3rd group are refused by the kernel, counted as map_write_failed" \
+	"map_write_failed=2 reports_v3=3" "$(snoop_moved m0 now m0)"
+groups_now
+expect_eq "full maps: the maps hold the two groups that fit, the first with the three sources that fit" \
+	"include ${S4}1+ ${S4}2+ ${S4}3+|exclude|none" \
+	"$(state m0 239.9.0.1)|$(state m0 239.9.0.2)|$(state m0 239.9.0.3)"
+expect_eq "full maps: one warning names the map" 1 "$(grep -c 'cannot write to xm_member' "$XM_TMP/xmd2.log")"
+xmd_stop xmd2
+expect_eq "full maps: the daemon exits 0" 0 "$XMD_RC"
 echo "# $(basename "$0"): $((SECONDS - T0)) s"
 tap_done
