@@ -6,7 +6,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/ns/lib.sh
 
-XM=$PWD/$O/xdp-mcast
+XM=$(realpath -m "$O")/xdp-mcast
 NS=$(ns_name ld)
 ns_create "$NS"
 BPFFS=$(bpffs_create)
