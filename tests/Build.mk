@@ -5,8 +5,16 @@ TEST_CONF  := $(O)/tests/test_conf
 FUZZ_CONF  := $(O)/fuzz/fuzz_conf
 TEST_MSHIP := $(O)/tests/test_mship
 FUZZ_MSHIP := $(O)/fuzz/fuzz_mship
+MFC_WATCH  := $(O)/tests/mfc_watch
 
-test-bins: $(TEST_XDP) $(TEST_UNIT) $(TEST_CONF) $(FUZZ_CONF) $(TEST_MSHIP) $(FUZZ_MSHIP)
+test-bins: $(TEST_XDP) $(TEST_UNIT) $(TEST_CONF) $(FUZZ_CONF) $(TEST_MSHIP) $(FUZZ_MSHIP) \
+	$(MFC_WATCH)
+
+# The kernel MFC mirror (userspace/mfc.c) on its own, for tests/ns/test-mfc.sh.
+$(MFC_WATCH): $(O)/obj/tests/ns/mfc_watch.o $(LIBXM)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(TEST_XDP): $(O)/obj/tests/bpf/test_xdp.o $(LIBXM)
 	$(call msg,LINK,$@)
