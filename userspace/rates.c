@@ -35,6 +35,7 @@ void xm_tracker_init(struct xm_tracker *t, uint64_t stale_ns)
 void xm_tracker_free(struct xm_tracker *t)
 {
 	free(t->v);
+	free(t->spare);
 	free(t->pool);
 	free(t->free_slots);
 	xm_tracker_init(t, t->stale_ns);
@@ -120,13 +121,21 @@ static void compute(struct xm_tracker *t, struct xm_tracked *f, bool known_befor
 int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, size_t n,
 		      uint64_t now_ns)
 {
-	struct xm_tracked *next = malloc((n ? n : 1) * sizeof(*next));
+	struct xm_tracked *next = t->spare;
 	size_t i = 0, j = 0, o;
 	bool checkpoint;
 	int k;
 
-	if (!next)
-		return -ENOMEM;
+	/* Two arrays take turns, so a refresh does not fault in fresh pages. */
+	if (t->spare_cap < n || !next) {
+		free(t->spare);
+		t->spare_cap = n > 1024 ? n + n / 4 : 1024;
+		next = t->spare = malloc(t->spare_cap * sizeof(*next));
+		if (!next) {
+			t->spare_cap = 0;
+			return -ENOMEM;
+		}
+	}
 	/* Both sides are sorted by key: one merge matches them. */
 	for (o = 0; j < n; j++, o++) {
 		int d = 1;
@@ -151,7 +160,6 @@ int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, siz
 			next[o].appeared_ns = t->updates ? now_ns : 0;
 			if (hist_alloc(t, &next[o].hist)) {
 				/* Slots were already moved around: start over. */
-				free(next);
 				xm_tracker_free(t);
 				return -ENOMEM;
 			}
@@ -163,9 +171,15 @@ int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, siz
 	}
 	for (; i < t->n; i++)
 		hist_release(t, t->v[i].hist);
-	free(t->v);
+	t->spare = t->v;
 	t->v = next;
-	t->n = t->cap = n;
+	{
+		size_t c = t->cap;
+
+		t->cap = t->spare_cap;
+		t->spare_cap = c;
+	}
+	t->n = n;
 
 	t->prev_ns = t->updates ? t->now_ns : 0;
 	t->now_ns = now_ns;

@@ -64,6 +64,8 @@ struct xm_tracked {
 struct xm_tracker {
 	struct xm_tracked *v;		/* sorted by key (xm_flow_key_cmp) */
 	size_t n, cap;
+	struct xm_tracked *spare;	/* the next reading goes here */
+	size_t spare_cap;
 	/* Checkpoints: counters of every flow at ck_t[], a ring of
 	 * XM_HIST_SLOTS; ck_head is the newest, ck_count how many hold one. */
 	struct xm_counter (*pool)[XM_HIST_SLOTS];
