@@ -35,3 +35,16 @@ $(BENCH_SNOOP): $(O)/obj/bench/bench_snoop.o $(LIBXM)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# mcast-top's refresh on 100000 flows (bench_top.c): the model of
+# tools/top.c on the maps of a real load.
+BENCH_TOP := $(O)/bench/bench_top
+bench-bins: $(BENCH_TOP)
+
+$(O)/obj/bench/bench_top.o: CFLAGS += -Itools
+$(O)/obj/bench/bench_top.o: tools/top.h
+
+$(BENCH_TOP): $(O)/obj/bench/bench_top.o $(TOP_OBJ) $(LIBXM)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lm

@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics_srv.h"
 #include "pins.h"
 #include "policy.h"
 #include "snoop.h"
@@ -45,6 +46,7 @@ struct daemon {
 	const struct daemon_opts *o;
 	struct xm_conf *conf;	/* in force */
 	struct snoop *snoop;
+	struct metrics_srv *metrics;
 	unsigned int reloads;	/* attempts so far, for the status file */
 	uint32_t epoch;		/* of the policy in force */
 };
@@ -162,6 +164,7 @@ static void reload(struct daemon *d)
 	}
 	if (d->snoop && snoop_apply(d->snoop, next))
 		pr_err("snooping could not follow every change of '%s'\n", d->o->config);
+	metrics_srv_apply(d->metrics, next);	/* a failure is logged, the old endpoint stays */
 	xm_conf_free(d->conf);
 	d->conf = next;
 	write_status(d, true);
@@ -231,18 +234,30 @@ int xm_cmd_daemon(const struct daemon_opts *o)
 	err = snoop_init(&d.snoop, o->load.pin_dir, true);
 	if (!err)
 		err = snoop_apply(d.snoop, d.conf);
+	if (!err)
+		err = metrics_srv_init(&d.metrics, o->load.pin_dir);
+	if (!err)
+		err = metrics_srv_apply(d.metrics, d.conf);
 	if (err)
 		goto out_signals;
 
 	pr_warn("running with '%s', pid %d\n", o->config, (int)getpid());
 	while (!want_stop) {
-		struct pollfd pfd = { .fd = snoop_fd(d.snoop), .events = POLLIN };
-		int ms = snoop_timeout_ms(d.snoop);
-		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		struct pollfd pfd[1 + METRICS_SRV_POLLFDS];
+		int ms = snoop_timeout_ms(d.snoop), mms = metrics_srv_timeout_ms(d.metrics), n;
+		struct timespec ts;
 
+		pfd[0] = (struct pollfd){ .fd = snoop_fd(d.snoop), .events = POLLIN };
+		n = metrics_srv_pollfds(d.metrics, pfd + 1);
+		if (mms >= 0 && (ms < 0 || mms < ms))
+			ms = mms;
+		ts = (struct timespec){ ms / 1000, (ms % 1000) * 1000000L };
 		/* Signals are delivered only inside ppoll(): no wake-up is lost. */
-		ppoll(&pfd, 1, ms < 0 ? NULL : &ts, &orig);
+		if (ppoll(pfd, 1 + n, ms < 0 ? NULL : &ts, &orig) < 0)
+			for (int i = 0; i <= n; i++)
+				pfd[i].revents = 0;
 		snoop_process(d.snoop);
+		metrics_srv_process(d.metrics, pfd + 1, n);
 		if (want_reload) {
 			want_reload = 0;
 			reload(&d);
@@ -253,6 +268,7 @@ out_signals:
 	unlink(o->pidfile);
 	remove_status(o->pidfile);
 out:
+	metrics_srv_exit(d.metrics);
 	snoop_exit(d.snoop);
 	shutdown_daemon(&d);
 	xm_conf_free(d.conf);

@@ -1242,6 +1242,113 @@ static void parse_join(struct parser *p, const struct line *l)
 	p->conf->joins = arr;
 }
 
+/* ---- metrics ---- */
+
+/* ADDRESS:PORT, the address in brackets when IPv6: 127.0.0.1:9434,
+ * [::1]:9434, 0.0.0.0:9434, [::]:9434. */
+static bool take_listen(struct parser *p, const struct line *l, int i, struct xm_conf_metrics *m)
+{
+	const char *w = l->w[i], *colon;
+	char host[XM_ADDR_STRLEN + 2];
+	struct xm_prefix a;
+	uint64_t port;
+	size_t n;
+
+	if (w[0] == '[') {
+		const char *close = strchr(w, ']');
+
+		if (!close || close[1] != ':') {
+			err(p, at(l, i), "listen takes ADDRESS:PORT, an IPv6 address in brackets "
+			    "([::1]:9434), not '%s'", q(p, w));
+			return false;
+		}
+		n = close - w - 1;
+		colon = close + 1;
+		w++;
+	} else {
+		colon = strrchr(w, ':');
+		if (!colon || memchr(w, ':', colon - w)) {
+			err(p, at(l, i), "listen takes ADDRESS:PORT (127.0.0.1:9434, "
+			    "[::1]:9434), not '%s'", q(p, l->w[i]));
+			return false;
+		}
+		n = colon - w;
+	}
+	if (n >= sizeof(host))
+		n = sizeof(host) - 1;	/* too long for an address: fails below */
+	memcpy(host, w, n);
+	host[n] = '\0';
+	if (xm_prefix_parse(host, &a, NULL, 0) || a.len != family_bits(a.family) ||
+	    (l->w[i][0] == '[') != (a.family == XM_AF_INET6)) {
+		err(p, at(l, i), "'%s' is not an IPv4 address or a bracketed IPv6 address",
+		    q(p, host));
+		return false;
+	}
+	if (xm_prefix_is_multicast(&a)) {
+		err(p, at(l, i), "metrics cannot listen on the multicast address %s", q(p, host));
+		return false;
+	}
+	if (!xm_parse_u64(colon + 1, 1, 65535, &port)) {
+		err(p, at(l, i), "port '%s' is not a number from 1 to 65535", q(p, colon + 1));
+		return false;
+	}
+	m->family = a.family;
+	memcpy(m->addr, a.addr, sizeof(m->addr));
+	m->port = port;
+	return true;
+}
+
+/* metrics listen ADDRESS:PORT | metrics top-groups N, or both on a line.
+ * Each may be given once in the whole config. */
+static void parse_metrics(struct parser *p, const struct line *l)
+{
+	struct xm_conf_metrics *m = &p->conf->metrics;
+	const char *v;
+	uint64_t n;
+	int i;
+
+	if (l->n < 2) {
+		err(p, at(l, 0), "metrics needs 'listen ADDRESS:PORT' or 'top-groups N'");
+		return;
+	}
+	for (i = 1; i < l->n; i += 2) {
+		const char *kw = l->w[i];
+
+		if (!strcmp(kw, "listen")) {
+			if (!(v = value_of(p, l, i, "ADDRESS:PORT")))
+				return;
+			if (m->listen) {
+				err(p, at(l, i), "metrics listen is given twice (first at %s:%d:%d)",
+				    m->pos.file, m->pos.line, m->pos.col);
+				continue;
+			}
+			if (take_listen(p, l, i + 1, m)) {
+				m->listen = true;
+				m->pos = at(l, 0);
+			}
+		} else if (!strcmp(kw, "top-groups")) {
+			if (!(v = value_of(p, l, i, "a number")))
+				return;
+			if (m->top_groups >= 0) {
+				err(p, at(l, i), "metrics top-groups is given twice (first at %s:%d:%d)",
+				    m->top_pos.file, m->top_pos.line, m->top_pos.col);
+				continue;
+			}
+			if (!xm_parse_u64(v, 0, XM_CONF_TOP_GROUPS_MAX, &n)) {
+				err(p, at(l, i + 1), "top-groups takes a number from 0 to %d, not '%s'",
+				    XM_CONF_TOP_GROUPS_MAX, q(p, v));
+				continue;
+			}
+			m->top_groups = n;
+			m->top_pos = at(l, 0);
+		} else {
+			err(p, at(l, i), "unexpected '%s' in metrics (expected listen or top-groups)",
+			    q(p, kw));
+			return;
+		}
+	}
+}
+
 /* What is wrong with a join, found once the whole file is read. */
 enum join_problem {
 	JOIN_OK,
@@ -1721,9 +1828,11 @@ static void parse_text(struct parser *p, const char *file, const char *text, siz
 				parse_rule(p, l);
 			else if (!strcmp(kw, "join"))
 				parse_join(p, l);
+			else if (!strcmp(kw, "metrics"))
+				parse_metrics(p, l);
 			else
 				err(p, at(l, 0), "unknown statement '%s' (expected include, phyint, "
-				    "scope, allow, deny or join)", q(p, kw));
+				    "scope, allow, deny, join or metrics)", q(p, kw));
 		}
 		start += n + 1;
 	}
@@ -1739,6 +1848,8 @@ static bool parser_init(struct parser *p, const struct xm_conf_env *env,
 	if (errs)
 		errs->count = 0;
 	p->conf = calloc(1, sizeof(*p->conf));
+	if (p->conf)
+		p->conf->metrics.top_groups = -1;
 	if (!p->conf) {
 		if (errs) {
 			errs->count = 1;
@@ -1891,6 +2002,17 @@ void xm_conf_print(const struct xm_conf *c, FILE *f)
 				xm_format_addr(j->source.family, j->source.addr, addr, sizeof(addr)));
 		fputc('\n', f);
 	}
+	if (c->metrics.listen || c->metrics.top_groups >= 0) {
+		fputs("metrics", f);
+		if (c->metrics.listen) {
+			xm_format_addr(c->metrics.family, c->metrics.addr, addr, sizeof(addr));
+			fprintf(f, c->metrics.family == XM_AF_INET6 ? " listen [%s]:%u" :
+				" listen %s:%u", addr, c->metrics.port);
+		}
+		if (c->metrics.top_groups >= 0)
+			fprintf(f, " top-groups %d", c->metrics.top_groups);
+		fputc('\n', f);
+	}
 }
 
 static bool prefix_lists_equal(const struct xm_prefix *a, int na,
@@ -1944,7 +2066,15 @@ bool xm_conf_equal(const struct xm_conf *a, const struct xm_conf *b)
 		    !xm_prefix_equal(&x->source, &y->source))
 			return false;
 	}
-	return true;
+	return xm_conf_metrics_equal(&a->metrics, &b->metrics);
+}
+
+bool xm_conf_metrics_equal(const struct xm_conf_metrics *a, const struct xm_conf_metrics *b)
+{
+	if (a->listen != b->listen || a->top_groups != b->top_groups)
+		return false;
+	return !a->listen || (a->family == b->family && a->port == b->port &&
+			      !memcmp(a->addr, b->addr, sizeof(a->addr)));
 }
 
 void xm_conf_errors_print(const struct xm_conf_errors *errs, FILE *f)

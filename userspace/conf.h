@@ -114,6 +114,19 @@ struct xm_conf_join {
 	struct xm_conf_pos pos;		/* of "join" */
 };
 
+/* The daemon's Prometheus endpoint: metrics listen ADDR:PORT, metrics
+ * top-groups N.  Off unless listen is given. */
+struct xm_conf_metrics {
+	bool listen;		/* listen was given */
+	uint8_t family;		/* XM_AF_INET, XM_AF_INET6 */
+	__be32 addr[4];		/* net: IPv4 in addr[0]; all 0 = any address */
+	uint16_t port;		/* host: 1..65535 */
+	int top_groups;		/* 0..XM_CONF_TOP_GROUPS_MAX; -1 = not given */
+	struct xm_conf_pos pos;	/* of the listen statement's "metrics" */
+	struct xm_conf_pos top_pos;	/* of the top-groups one */
+};
+#define XM_CONF_TOP_GROUPS_MAX	1000
+
 /* A policy.  Arrays keep the order of the file. */
 struct xm_conf {
 	struct xm_conf_scope *scopes;
@@ -124,6 +137,7 @@ struct xm_conf {
 	int nrules;
 	struct xm_conf_join *joins;	/* no duplicates */
 	int njoins;
+	struct xm_conf_metrics metrics;
 	char **files;		/* every file read, the main one first */
 	int nfiles;
 };
@@ -163,12 +177,15 @@ void xm_conf_free(struct xm_conf *c);
 
 /* The policy as statements in canonical form, one per line: defined scopes,
  * then phyints with their scopes expanded, then rules, then joins.  What it
- * prints loads back into an equal policy. */
+ * prints loads back into an equal policy.  The metrics line comes last. */
 void xm_conf_print(const struct xm_conf *c, FILE *f);
 
 /* Same scopes, phyints, rules and joins in the same order; positions and
  * file names are not compared. */
 bool xm_conf_equal(const struct xm_conf *a, const struct xm_conf *b);
+
+/* Same listen address and top-groups (positions are not compared). */
+bool xm_conf_metrics_equal(const struct xm_conf_metrics *a, const struct xm_conf_metrics *b);
 
 /* The snooping settings of a phyint: xm_mship_cfg_default(), then what the
  * file gives.  The addresses stay 0, for the daemon to fill in.  A phyint

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,25 @@ struct xm_flow xm_flow_merge(const struct xm_flow *percpu, int ncpu)
 	return m;
 }
 
+/* Addresses compare as memcmp() would, 8 bytes at a time: the sorts of
+ * 100000 flows spend their time here. */
+static inline int addr_cmp(const __be32 *a, const __be32 *b)
+{
+	uint64_t x, y;
+	int i;
+
+	for (i = 0; i < 4; i += 2) {
+		memcpy(&x, &a[i], 8);
+		memcpy(&y, &b[i], 8);
+		if (x != y) {
+			x = be64toh(x);
+			y = be64toh(y);
+			return x < y ? -1 : 1;
+		}
+	}
+	return 0;
+}
+
 int xm_flow_key_cmp(const struct xm_flow_key *a, const struct xm_flow_key *b)
 {
 	int d;
@@ -59,10 +79,10 @@ int xm_flow_key_cmp(const struct xm_flow_key *a, const struct xm_flow_key *b)
 		return a->ifindex < b->ifindex ? -1 : 1;
 	if (a->family != b->family)
 		return a->family < b->family ? -1 : 1;
-	d = memcmp(a->group, b->group, sizeof(a->group));
+	d = addr_cmp(a->group, b->group);
 	if (d)
 		return d;
-	d = memcmp(a->source, b->source, sizeof(a->source));
+	d = addr_cmp(a->source, b->source);
 	if (d)
 		return d;
 	return (int)a->vlan - (int)b->vlan;
@@ -153,7 +173,7 @@ out:
 /* Add what the per-CPU flow caches hold and xm_flows does not have yet.  v
  * is sorted; flows only in the caches are appended. */
 static int merge_cache(int cache_fd, int ncpu, struct xm_flow_entry **v, size_t *n,
-		       size_t *cap)
+		       size_t *cap, bool *appended)
 {
 	struct xm_flow_slot *slots = calloc(ncpu, sizeof(*slots));
 	size_t sorted = *n;
@@ -180,6 +200,7 @@ static int merge_cache(int cache_fd, int ncpu, struct xm_flow_entry **v, size_t 
 			if (!e) {
 				/* Evicted from xm_flows while its counts waited here. */
 				pending.first_seen_ns = s->last_seen_ns;
+				*appended = true;
 				err = push_entry(v, n, cap, &s->key, &pending, 1);
 				e = &(*v)[*n - 1];
 			}
@@ -219,8 +240,10 @@ int xm_read_flows(int flows_fd, int cache_fd, struct xm_flow_entry **out)
 	if (!err && n)
 		qsort(v, n, sizeof(*v), entry_cmp);
 	if (!err && cache_fd >= 0) {
-		err = merge_cache(cache_fd, ncpu, &v, &n, &cap);
-		if (n)
+		bool appended = false;
+
+		err = merge_cache(cache_fd, ncpu, &v, &n, &cap, &appended);
+		if (appended)
 			qsort(v, n, sizeof(*v), entry_cmp);
 	}
 	if (err) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -190,6 +191,17 @@ static const struct {
 	  "join eth1 232.1.1.1 source 10.0.0.1\njoin eth1 239.1.1.1 source 10.0.0.1\n",
 	  "phyint eth1 max-groups 2 max-sources 1\njoin eth1 239.1.1.1\n"
 	  "join eth1 232.1.1.1 source 10.0.0.1\njoin eth1 239.1.1.1 source 10.0.0.1\n" },
+	{ "metrics: listen and top-groups on one line",
+	  "metrics listen 127.0.0.1:9434 top-groups 20\n",
+	  "metrics listen 127.0.0.1:9434 top-groups 20\n" },
+	{ "metrics: on two lines, IPv6 written long, printed after the joins",
+	  "metrics top-groups 0\nphyint eth1\nmetrics listen [0:0::1]:65535\njoin eth1 239.1.1.1\n",
+	  "phyint eth1\njoin eth1 239.1.1.1\nmetrics listen [::1]:65535 top-groups 0\n" },
+	{ "metrics: any address, port 1, top-groups alone",
+	  "metrics listen 0.0.0.0:1\nmetrics top-groups 1000\n",
+	  "metrics listen 0.0.0.0:1 top-groups 1000\n" },
+	{ "metrics: top-groups without listen keeps the endpoint off",
+	  "metrics top-groups 5\n", "metrics top-groups 5\n" },
 	{ "IGMP off still allows IPv6 joins, MLD off IPv4 ones",
 	  "phyint eth1 igmp off\nphyint eth2 mld off\njoin eth1 ff0e::1\njoin eth2 239.1.1.1\n",
 	  "phyint eth1 igmp off\nphyint eth2 mld off\njoin eth1 ff0e::1\njoin eth2 239.1.1.1\n" },
@@ -667,7 +679,7 @@ static const struct {
 	  "t.conf:2:1", "duplicate rule" },
 
 	{ "unknown statement", "mroute from eth0 group 225.1.2.3\n", "t.conf:1:1",
-	  "unknown statement 'mroute' (expected include, phyint, scope, allow, deny or join)" },
+	  "unknown statement 'mroute' (expected include, phyint, scope, allow, deny, join or metrics)" },
 	{ "unknown phyint option", "phyint eth0 enable\n", "t.conf:1:13",
 	  "unexpected 'enable' in phyint (expected mode, ttl-threshold, igmp, mld, querier, "
 	  "robustness, query-interval, query-response-interval, last-member-query-interval, "
@@ -874,6 +886,35 @@ static const struct {
 	{ "an (S,G) join where max-sources is 0",
 	  "phyint eth1 max-sources 0\njoin eth1 239.1.1.1\njoin eth1 239.1.1.1 source 10.0.0.1\n",
 	  "t.conf:3:28", "goes over its max-sources: 0 sources are joined in the group already" },
+	{ "metrics alone", "metrics\n", "t.conf:1:1", "metrics needs 'listen ADDRESS:PORT'" },
+	{ "metrics listen without a value", "metrics listen\n", "t.conf:1:9",
+	  "listen needs ADDRESS:PORT" },
+	{ "metrics listen without a port", "metrics listen 127.0.0.1\n", "t.conf:1:16",
+	  "listen takes ADDRESS:PORT" },
+	{ "metrics listen, IPv6 without brackets", "metrics listen ::1:9434\n", "t.conf:1:16",
+	  "listen takes ADDRESS:PORT" },
+	{ "metrics listen, IPv4 in brackets", "metrics listen [127.0.0.1]:9434\n", "t.conf:1:16",
+	  "'127.0.0.1' is not an IPv4 address or a bracketed IPv6 address" },
+	{ "metrics listen on a name", "metrics listen localhost:9434\n", "t.conf:1:16",
+	  "'localhost' is not an IPv4 address" },
+	{ "metrics listen on a prefix", "metrics listen 10.0.0.0/8:9434\n", "t.conf:1:16",
+	  "is not an IPv4 address" },
+	{ "metrics listen on a multicast address", "metrics listen 239.1.1.1:9434\n",
+	  "t.conf:1:16", "cannot listen on the multicast address 239.1.1.1" },
+	{ "metrics listen on port 0", "metrics listen 127.0.0.1:0\n", "t.conf:1:16",
+	  "port '0' is not a number from 1 to 65535" },
+	{ "metrics listen on port 65536", "metrics listen [::1]:65536\n", "t.conf:1:16",
+	  "port '65536' is not a number" },
+	{ "metrics listen twice", "metrics listen 127.0.0.1:1\n\nmetrics listen 127.0.0.1:2\n",
+	  "t.conf:3:9", "metrics listen is given twice (first at t.conf:1:1)" },
+	{ "metrics top-groups twice", "metrics top-groups 1 top-groups 2\n", "t.conf:1:22",
+	  "metrics top-groups is given twice (first at t.conf:1:1)" },
+	{ "metrics top-groups too high", "metrics top-groups 1001\n", "t.conf:1:20",
+	  "top-groups takes a number from 0 to 1000, not '1001'" },
+	{ "metrics top-groups not a number", "metrics top-groups -1\n", "t.conf:1:20",
+	  "top-groups takes a number" },
+	{ "metrics with an unknown word", "metrics listen 127.0.0.1:1 port 2\n", "t.conf:1:28",
+	  "unexpected 'port' in metrics (expected listen or top-groups)" },
 };
 
 static void test_bad(void)
@@ -893,6 +934,40 @@ static void test_bad(void)
 		      e.count ? e.msg[0] : "-");
 		xm_conf_free(c);
 	}
+}
+
+/* The fields of the metrics statement, and a bad one keeps the rest. */
+static void test_metrics(void)
+{
+	struct xm_conf_errors e;
+	struct xm_conf *c = NULL, *d = NULL;
+	int rc;
+
+	rc = load("phyint eth0\n", &c, &e);
+	check(!rc && !c->metrics.listen && c->metrics.top_groups == -1,
+	      "metrics: off and not given by default", "rc %d", rc);
+	xm_conf_free(c);
+	rc = load("metrics listen [fe80::1]:9434\nmetrics top-groups 7\n", &c, &e);
+	check(!rc && c->metrics.listen && c->metrics.family == XM_AF_INET6 &&
+	      c->metrics.port == 9434 && c->metrics.addr[0] == htonl(0xfe800000) &&
+	      c->metrics.addr[3] == htonl(1) && c->metrics.top_groups == 7 &&
+	      c->metrics.pos.line == 1 && c->metrics.top_pos.line == 2,
+	      "metrics: address, port, top-groups and positions", "rc %d %s", rc,
+	      rc ? e.msg[0] : "");
+	if (!rc) {
+		check(round_trips(c, &env), "metrics: printed form loads back equal", "");
+		rc = load("metrics listen [fe80::1]:9435 top-groups 7\n", &d, &e);
+		check(!rc && !xm_conf_equal(c, d), "metrics: another port is another config", "");
+		xm_conf_free(d);
+		rc = load("metrics top-groups 7 listen [fe80::1]:9434\n", &d, &e);
+		check(!rc && xm_conf_equal(c, d), "metrics: same statement, other order: equal", "");
+		xm_conf_free(d);
+	}
+	xm_conf_free(c);
+	c = NULL;
+	rc = load("phyint eth0\nmetrics listen 127.0.0.1:99999\n", &c, &e);
+	check(rc == -EINVAL && !c && e.count == 1, "metrics: a bad port fails the whole file",
+	      "rc %d count %d", rc, e.count);
 }
 
 static void test_many_errors(void)
@@ -1322,6 +1397,7 @@ int main(void)
 	test_join_errors();
 	test_ipv6_scopes();
 	test_bad();
+	test_metrics();
 	test_many_errors();
 	test_odd_bytes();
 	test_includes();

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-only
+ *
+ * One reading of everything the observers show (mcast-top, the Prometheus
+ * metrics): interfaces with their reason and snooping counters, the flows,
+ * the global counters, the memberships and, when the accelerator has
+ * pinned them, the per-egress counters.  Per-CPU values come summed.
+ */
+#ifndef XM_SNAPSHOT_H
+#define XM_SNAPSHOT_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ifaces.h"
+#include "pins.h"
+#include "stats.h"
+#include "xdp_mcast_kern_user.h"
+
+/*
+ * Per-egress counters of the accelerator (issue 5): a pinned hash map named
+ * XM_MAP_EGRESS_CTR, struct xm_egress_key -> struct xm_counter, per-CPU or
+ * not, counting the copies of a flow sent out of one interface.  The reader
+ * uses it only when a map of that name has exactly these key and value
+ * sizes; otherwise every reader shows per-egress values as unknown ("-").
+ */
+#define XM_MAP_EGRESS_CTR	"xm_egress_ctr"
+
+struct xm_egress_key {
+	struct xm_flow_key flow;	/* the flow as it came in */
+	__u32 egress_ifindex;		/* host: where the copy went */
+	__u32 pad;			/* 0 */
+};
+_Static_assert(sizeof(struct xm_egress_key) == 48, "xm_egress_key layout");
+
+struct xm_egress_entry {
+	struct xm_egress_key key;
+	struct xm_counter c;	/* summed over CPUs */
+};
+
+struct xm_member_entry {
+	struct xm_member_key key;
+	struct xm_member m;
+	uint32_t first_src, nsrc;	/* its sources: srcs[first_src..+nsrc) */
+};
+
+struct xm_member_src_entry {
+	struct xm_member_src_key key;
+	struct xm_member_src v;
+};
+
+struct xm_snap_iface {
+	struct xm_iface_entry e;
+	char name[IF_NAMESIZE];
+	struct xm_counter reasons[2][XM_REASON_SLOTS];	/* by enum xm_dir */
+	uint64_t snoop[XM_SNOOP_SLOTS];			/* 0 without a daemon */
+};
+
+struct xm_snapshot {
+	uint64_t t_ns;			/* CLOCK_MONOTONIC, when read */
+	struct xm_snap_iface *ifs;	/* by ifindex */
+	int nifs;
+	struct xm_flow_entry *flows;	/* sorted by key */
+	int nflows;
+	uint64_t globals[XM_G_COUNT];
+	struct xm_member_entry *members;	/* sorted: ifindex, vlan, family, group */
+	int nmembers;
+	uint32_t *by_group;		/* members indexes by family, group */
+	struct xm_member_src_entry *srcs;	/* sorted the same, then source */
+	int nsrcs;
+	struct xm_egress_entry *egress;	/* sorted by key; NULL: no such map */
+	int negress;
+	uint32_t flows_max, members_max, member_src_max;
+};
+
+/* The pinned maps a snapshot is read from; -1 for those that are absent. */
+struct xm_reader {
+	struct xm_state st;
+	int members_fd, member_src_fd, snoop_fd, egress_fd;
+	bool egress_percpu;
+	int ncpu;
+};
+
+/* -ENOENT when nothing is loaded under pin_dir. */
+int xm_reader_open(struct xm_reader *r, const char *pin_dir);
+void xm_reader_close(struct xm_reader *r);
+
+/* What to read besides the interfaces and global counters. */
+#define XM_SNAP_FLOWS	0x1
+#define XM_SNAP_MEMBERS	0x2
+#define XM_SNAP_EGRESS	0x4
+#define XM_SNAP_ALL	0x7
+
+int xm_snapshot_take(struct xm_reader *r, unsigned int what, struct xm_snapshot *s);
+void xm_snapshot_free(struct xm_snapshot *s);
+
+/* The snapshot's interface of this ifindex, or NULL. */
+const struct xm_snap_iface *xm_snap_iface(const struct xm_snapshot *s, uint32_t ifindex);
+
+/*
+ * Whether membership m wants traffic of flow key k (same family and group,
+ * any VLAN): INCLUDE with the source forwarded, or EXCLUDE without the
+ * source blocked.  Sources of m are s->srcs[m->first_src..].
+ */
+bool xm_member_wants(const struct xm_snapshot *s, const struct xm_member_entry *m,
+		     const struct xm_flow_key *k);
+
+/* How many memberships (interface and VLAN) want flow k: a binary search
+ * in by_group. */
+int xm_members_of_flow(const struct xm_snapshot *s, const struct xm_flow_key *k);
+
+/* The same group: family and address equal. */
+bool xm_same_group(uint8_t fa, const __be32 *a, uint8_t fb, const __be32 *b);
+
+#endif
