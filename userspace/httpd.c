@@ -146,11 +146,14 @@ static struct conn *conn_of(struct httpd *h, int fd)
 	return NULL;
 }
 
-/* A free slot, or the one of the oldest client still sending its
- * request, closed; NULL when every slot is answering. */
+/*
+ * A free slot; else one whose response has gone and which only lingers
+ * (closing it loses nothing); else the one of the oldest client still
+ * sending its request, closed.  NULL when every slot is answering.
+ */
 static struct conn *slot(struct httpd *h)
 {
-	struct conn *oldest = NULL;
+	struct conn *oldest = NULL, *linger = NULL;
 	int i;
 
 	for (i = 0; i < HTTPD_MAX_CONN; i++) {
@@ -158,8 +161,14 @@ static struct conn *slot(struct httpd *h)
 
 		if (c->state == C_FREE)
 			return c;
+		if (c->state == C_LINGER && !linger)
+			linger = c;
 		if (c->state == C_READING && (!oldest || c->accepted_ms < oldest->accepted_ms))
 			oldest = c;
+	}
+	if (linger) {
+		conn_close(linger);
+		return linger;
 	}
 	if (oldest) {
 		conn_close(oldest);

@@ -9,8 +9,9 @@
  *    accepted, however slowly its bytes trickle in (slowloris), and a
  *    response must be taken within HTTPD_WRITE_MS: else the connection is
  *    closed;
- *  - at most HTTPD_MAX_CONN connections; one more evicts the oldest that
- *    is still sending its request;
+ *  - at most HTTPD_MAX_CONN connections; one more takes the place of one
+ *    already answered that lingers, else evicts the oldest that is still
+ *    sending its request;
  *  - only GET (and HEAD) of the one path is served (200); another path is
  *    404, another method 405, anything unparsable 400;
  *  - every response closes its connection; the page is rendered once for
