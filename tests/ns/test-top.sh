@@ -41,6 +41,13 @@ fi
 
 topo_create 2
 check "topology: source, router and two hosts are up" topo_links_up
+# The counts below are exact, and the test sends no IPv6: IPv6 off on the
+# source and the hosts, before xdp-mcast starts, so that no late MLD report
+# of theirs (sent up to a second apart, robustness times) adds a frame, a
+# flow or a membership.
+for ns in "$NS_SRC" "${NS_HOST[@]:1}"; do
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null
+done
 BPFFS=$(bpffs_create)
 export XDP_MCAST_PIN_PATH=$BPFFS/xm
 PIN=$XDP_MCAST_PIN_PATH
