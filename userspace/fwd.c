@@ -610,6 +610,21 @@ int fwd_set_routes(struct fwd *f, enum xm_mroute_origin origin,
 	return commit(f);
 }
 
+int fwd_set_iface(struct fwd *f, uint32_t ifindex, enum xm_fwd_mode mode,
+		  enum xm_fwd_role role)
+{
+	char name[IF_NAMESIZE];
+	struct xm_iface v;
+
+	if (bpf_map_lookup_elem(f->ifaces_fd, &ifindex, &v) || !v.slot)
+		return -ENODEV;
+	v.fwd_mode = mode;
+	v.fwd_role = role;
+	if (if_indextoname(ifindex, name))
+		xm_iface_mac(name, v.mac);
+	return bpf_map_update_elem(f->ifaces_fd, &ifindex, &v, BPF_ANY) ? -errno : 0;
+}
+
 int fwd_refresh(struct fwd *f)
 {
 	return commit(f);
@@ -703,6 +718,22 @@ void fwd_exit(struct fwd *f)
 	}
 	if (f->config_fd >= 0 && f->wild_on)
 		set_wild_flag(f, false);
+	f->ncur = 0;
+	fwd_close(f);
+}
+
+void fwd_close(struct fwd *f)
+{
+	size_t i;
+	struct pset *ps, *n;
+
+	if (!f)
+		return;
+	for (i = 0; i < PSET_BUCKETS; i++)
+		for (ps = f->psets[i]; ps; ps = n) {
+			n = ps->next;
+			free(ps);
+		}
 	for (i = 0; i < 3; i++)
 		free(f->routes[i]);
 	free(f->cur);

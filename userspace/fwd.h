@@ -45,6 +45,7 @@
 #include <stdint.h>
 
 #include "mroute.h"
+#include "xdp_mcast_kern_user.h"
 
 struct fwd;
 
@@ -57,6 +58,12 @@ int fwd_init(struct fwd **out, const char *pin_dir);
  * copied.  Routes with the same key within one call: the last one wins. */
 int fwd_set_routes(struct fwd *f, enum xm_mroute_origin origin,
 		   const struct xm_mroute *r, size_t n);
+
+/* An interface's forwarding mode and proxy role in xm_ifaces (it must be
+ * loaded), and its MAC, read again.  Takes effect with the next packet;
+ * call fwd_refresh() after the last one. */
+int fwd_set_iface(struct fwd *f, uint32_t ifindex, enum xm_fwd_mode mode,
+		  enum xm_fwd_role role);
 
 /* Interfaces changed (a phyint's mode, an address, a MAC, a VLAN device):
  * resolve every route again and write what changed. */
@@ -72,6 +79,8 @@ void fwd_stats(const struct fwd *f, struct fwd_stats *out);
 
 /* Remove every entry this table wrote and close the maps. */
 void fwd_exit(struct fwd *f);
+/* Close the maps and leave the entries in place (daemon --keep). */
+void fwd_close(struct fwd *f);
 
 /* "membership", "static", "kernel". */
 const char *fwd_origin_name(enum xm_mroute_origin o);

@@ -77,6 +77,7 @@ struct snoop {
 	uint64_t lat[LATENCY_SAMPLES];
 	uint64_t nlat;
 	uint64_t event_ts;	/* XDP stamp of the message being handled */
+	uint64_t generation;	/* bumped by every change of what is forwarded */
 };
 
 uint64_t snoop_now_ms(void)
@@ -209,6 +210,8 @@ static void on_change(void *ctx, const struct xm_mship_change *c)
 	uint32_t i;
 
 	memcpy(&key, &g->key, sizeof(key));
+	if (c->kind != XM_MSHIP_CHANGED || (c->what & XM_MSHIP_CH_FORWARDING))
+		s->generation++;
 	if (c->kind == XM_MSHIP_DELETED) {
 		struct shadow *sh = shadow_get(s, &g->key, false);
 		struct xm_member_src_key sk;
@@ -800,6 +803,11 @@ void snoop_latency(const struct snoop *s, struct snoop_latency *out)
 	out->p50_ns = v[n / 2];
 	out->p99_ns = v[(n * 99) / 100];
 	out->max_ns = v[n - 1];
+}
+
+uint64_t snoop_generation(const struct snoop *s)
+{
+	return s ? s->generation : 0;
 }
 
 size_t snoop_ngroups(const struct snoop *s)
