@@ -115,6 +115,43 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xm_snoop_ctr SEC(".maps");
 
+/* The accelerator's forwarding entries (the contract header explains
+ * them); written by the daemon's forwarding table (userspace/fwd.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XM_FWD_DEFAULT);	/* the loader's --routes */
+	__type(key, struct xm_fwd_key);
+	__type(value, struct xm_fwd_entry);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xm_fwd SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XM_FWD_WILD_DEFAULT);
+	__type(key, struct xm_fwd_lpm_key);
+	__type(value, struct xm_fwd_entry);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xm_fwd_wild SEC(".maps");
+
+/* The template of the inner maps: user space creates each one sized to
+ * the interfaces it holds, since a broadcast walks every bucket. */
+struct xm_fwd_devmap {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct bpf_devmap_val));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, XM_FWD_PORT_SETS_DEFAULT * XM_FWD_TIERS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct xm_fwd_devmap);
+} xm_fwd_ports SEC(".maps");
+
 #define XM_VERDICT_CASE(id, name, verdict) case XM_R_##id: return verdict;
 static __always_inline int reason_verdict(enum xm_reason r)
 {
@@ -337,10 +374,96 @@ static __always_inline struct pol_result ingress_policy(const struct xm_flow_key
 	return res;
 }
 
-/* The one exit for multicast frames: police, count the reason and the
- * flow, return the reason's verdict. */
+/*
+ * What the accelerator needs of a frame the classifier passed: where its
+ * IP header is and whether it is plain enough to replicate here.  Anything
+ * unusual is left to the kernel.
+ */
+struct accel_pkt {
+	__u8 plain;	/* one VLAN tag at most, no IP options or extension
+			 * headers, not a fragment, IPv4 checksum good */
+	__u8 ttl;	/* TTL or hop limit as it arrived */
+	__u16 vid;	/* innermost VLAN id, 0 untagged */
+};
+
+static __always_inline __u32 fwd_cfg_flags(void)
+{
+	__u32 zero = 0;
+	struct xm_config *cfg = bpf_map_lookup_elem(&xm_config, &zero);
+
+	return cfg ? cfg->flags : 0;
+}
+
+/* The forwarding entry of a flow: (S,G), (*,G), then the wildcard trie. */
+static __always_inline struct xm_fwd_entry *fwd_lookup(const struct xm_flow_key *key)
+{
+	struct xm_fwd_lpm_key lk = { .prefixlen = 256 };
+	struct xm_fwd_key k = { .family = key->family };
+	struct xm_fwd_entry *e;
+
+	copy_v6(k.group, key->group);
+	copy_v6(k.source, key->source);
+	e = bpf_map_lookup_elem(&xm_fwd, &k);
+	if (e)
+		return e;
+	__builtin_memset(k.source, 0, sizeof(k.source));
+	e = bpf_map_lookup_elem(&xm_fwd, &k);
+	if (e || !(fwd_cfg_flags() & XM_CFG_FWD_WILD))
+		return e;
+	if (key->family == XM_AF_INET) {
+		map_v4(lk.group, key->group[0]);
+		map_v4(lk.source, key->source[0]);
+	} else {
+		copy_v6(lk.group, key->group);
+		copy_v6(lk.source, key->source);
+	}
+	return bpf_map_lookup_elem(&xm_fwd_wild, &lk);
+}
+
+/*
+ * Replicate a frame the policy let in, on an interface in accelerate mode:
+ * entry, incoming-interface check, TTL thresholds of the outgoing sets,
+ * then one broadcast redirect.  Returns the frame's reason: accelerated
+ * (the redirect is set up), rpf_fail, no_oif, ttl_threshold, or r itself
+ * when the kernel is to have the frame.
+ */
+static __always_inline enum xm_reason accelerate(const struct accel_pkt *a,
+						 const struct xm_flow_key *key,
+						 enum xm_reason r)
+{
+	struct xm_fwd_entry *e;
+	__u32 idx;
+	void *ports;
+	int tier = -1, i;
+
+	if (!a->plain)
+		return r;
+	e = fwd_lookup(key);
+	if (!e || (e->flags & XM_FWD_F_KERNEL))
+		return r;
+	if (e->iif != key->ifindex || e->iif_vlan != a->vid)
+		return XM_R_RPF_FAIL;
+	if (!e->ntiers)
+		return XM_R_NO_OIF;
+#pragma unroll
+	for (i = 0; i < XM_FWD_TIERS; i++)
+		if (i < e->ntiers && e->thr[i] < a->ttl)
+			tier = i;
+	if (tier < 0)
+		return XM_R_TTL_THRESHOLD;
+	idx = e->ports * XM_FWD_TIERS + tier;
+	ports = bpf_map_lookup_elem(&xm_fwd_ports, &idx);
+	if (!ports)
+		return r;
+	bpf_redirect_map(ports, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
+	return XM_R_ACCELERATED;
+}
+
+/* The one exit for multicast frames: police, replicate when the interface
+ * accelerates, count the reason and the flow, return the reason's
+ * verdict. */
 static __always_inline int account(struct xdp_md *ctx, enum xm_reason r,
-				   struct xm_flow_key *key)
+				   struct xm_flow_key *key, const struct accel_pkt *a)
 {
 	__u64 len = ctx->data_end - ctx->data;
 	__u32 ifindex = ctx->ingress_ifindex;
@@ -367,6 +490,11 @@ static __always_inline int account(struct xdp_md *ctx, enum xm_reason r,
 				r = pol.reason;
 			policy_count_hit(pol.hit, len);
 		}
+		/* An audited frame is replicated like any other: its rule's
+		 * counter has it, its reason becomes accelerated. */
+		if (a && ifc && ifc->fwd_mode == XM_FWD_ACCELERATE &&
+		    (r == XM_R_FORWARD || r == XM_R_POLICY_AUDIT))
+			r = accelerate(a, key, r);
 		if (fresh)
 			flow_count(f, key, 1, len, now, r, 1U << r, epoch ? &pol : NULL, epoch);
 		else
@@ -578,6 +706,22 @@ static __always_inline void ctrl_capture(struct xdp_md *ctx, const struct ethhdr
 	global_inc(XM_G_CTRL_CAPTURED);
 }
 
+/* The IPv4 header checksum of a 20-byte header (the only kind the
+ * accelerator replicates) adds up. */
+static __always_inline int ipv4_csum_ok(const struct iphdr *iph)
+{
+	const __u16 *w = (const __u16 *)iph;
+	__u32 sum = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 10; i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
 /*
  * Everything but the unicast fast path.  Not inlined on purpose: the JIT
  * saves the registers a function uses in its prologue, and this keeps the
@@ -590,13 +734,14 @@ static __noinline int xdp_classify(struct xdp_md *ctx)
 		.pos = (void *)(long)ctx->data,
 		.end = (void *)(long)ctx->data_end,
 	};
+	struct accel_pkt a = { 0 };
 	struct xm_flow_key key;
 	struct ethhdr *eth = NULL;
 	struct ipv6hdr *ip6h;
 	struct iphdr *iph;
 	enum xm_reason r;
 	__u16 vid;
-	int proto;
+	int proto, tags;
 
 	proto = parse_ethhdr(&c, &eth, &vid);
 	if (proto == bpf_htons(ETH_P_IP)) {
@@ -606,9 +751,13 @@ static __noinline int xdp_classify(struct xdp_md *ctx)
 			return XDP_PASS;
 		r = classify_ipv4(&c, eth, iph);
 		if (r == XM_R_MALFORMED)
-			return account(ctx, r, NULL);
+			return account(ctx, r, NULL, NULL);
 		if (r == XM_R_IGMP)
 			ctrl_capture(ctx, eth, iph, XM_AF_INET, vid);
+		tags = (void *)iph - (void *)(eth + 1);	/* 4 bytes a tag */
+		a.plain = tags <= 4 && iph->ihl == 5 &&
+			  !(iph->frag_off & bpf_htons(0x3fff)) && ipv4_csum_ok(iph);
+		a.ttl = iph->ttl;
 		__builtin_memset(&key, 0, sizeof(key));
 		key.family = XM_AF_INET;
 		key.group[0] = iph->daddr;
@@ -620,9 +769,12 @@ static __noinline int xdp_classify(struct xdp_md *ctx)
 			return XDP_PASS;
 		r = classify_ipv6(&c, eth, ip6h);
 		if (r == XM_R_MALFORMED)
-			return account(ctx, r, NULL);
+			return account(ctx, r, NULL, NULL);
 		if (r == XM_R_MLD)
 			ctrl_capture(ctx, eth, ip6h, XM_AF_INET6, vid);
+		tags = (void *)ip6h - (void *)(eth + 1);
+		a.plain = tags <= 4 && c.pos == (void *)(ip6h + 1);
+		a.ttl = ip6h->hop_limit;
 		__builtin_memset(&key, 0, sizeof(key));
 		key.family = XM_AF_INET6;
 		__builtin_memcpy(key.group, &ip6h->daddr, sizeof(key.group));
@@ -634,12 +786,13 @@ static __noinline int xdp_classify(struct xdp_md *ctx)
 	}
 	key.ifindex = ctx->ingress_ifindex;
 	key.vlan = vid;
-	return account(ctx, r, &key);
+	a.vid = vid;
+	return account(ctx, r, &key, &a);
 
 truncated:
 	/* Cut off before the destination address: judged by its MAC. */
 	if (eth && mac_is_ip_mcast(eth))
-		return account(ctx, XM_R_MALFORMED, NULL);
+		return account(ctx, XM_R_MALFORMED, NULL, NULL);
 	return XDP_PASS;
 }
 
@@ -767,3 +920,142 @@ int tc_mcast_egress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	return tc_police(skb);
 }
+
+/*
+ * The accelerator's egress, run by the devmap for each copy of a frame the
+ * XDP program replicated, on the interface the copy leaves by: that
+ * interface's boundaries, TTL threshold and filters (the same decision as
+ * tc_police), then the hop: TTL or hop limit decremented (the IPv4
+ * checksum updated incrementally, RFC 1624), the interface's own MAC as
+ * source, its VLAN tag.  Counted per interface as egress reasons.
+ * The XDP program let through only plain frames with one tag at most.
+ */
+static __noinline int egress_copy(struct xdp_md *ctx, __u32 ifindex)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct pol_pkt p = { .ifindex = ifindex, .dir = XM_DIR_OUT };
+	__u64 len = data_end - data;
+	struct ethhdr *eth = data;
+	struct vlan_hdr *vh = NULL;
+	struct xm_iface *ifc;
+	struct pol_lookup look;
+	struct pol_result res;
+	__u8 dmac[ETH_ALEN];
+	__be16 proto, tci = 0;
+	void *l3;
+	__u32 epoch;
+	__u16 want;
+
+	if ((void *)(eth + 1) > data_end)
+		return XDP_PASS;
+	proto = eth->h_proto;
+	l3 = eth + 1;
+	if (proto_is_vlan(proto)) {
+		vh = l3;
+		if ((void *)(vh + 1) > data_end)
+			return XDP_PASS;
+		tci = vh->tci;
+		proto = vh->encap_proto;
+		l3 = vh + 1;
+	}
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = l3;
+
+		if ((void *)(iph + 1) > data_end)
+			return XDP_PASS;
+		map_v4(p.group, iph->daddr);
+		map_v4(p.source, iph->saddr);
+		p.ttl = iph->ttl;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6h = l3;
+
+		if ((void *)(ip6h + 1) > data_end)
+			return XDP_PASS;
+		copy_v6(p.group, ip6h->daddr.in6_u.u6_addr32);
+		copy_v6(p.source, ip6h->saddr.in6_u.u6_addr32);
+		p.ttl = ip6h->hop_limit;
+	} else {
+		return XDP_PASS;
+	}
+
+	ifc = bpf_map_lookup_elem(&xm_ifaces, &ifindex);
+	epoch = policy_epoch();
+	if (epoch) {
+		look = egress_lookup(&p, ifc, epoch);
+		res = policy_finish(&look, &p, ifc, epoch);
+		policy_count_hit(res.hit, len);
+		if (reason_verdict(res.reason) == XDP_DROP) {
+			count_reason(XM_DIR_OUT, ifc, res.reason, len);
+			return XDP_DROP;
+		}
+	}
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = l3;
+		__u32 check;
+
+		if ((void *)(iph + 1) > data_end)
+			return XDP_DROP;
+		/* TTL is the high byte of its 16-bit word: one less there is
+		 * 0x0100 more in the one's complement sum. */
+		check = iph->check;
+		check += bpf_htons(0x0100);
+		iph->check = (__u16)(check + (check >= 0xffff));
+		iph->ttl--;
+	} else {
+		struct ipv6hdr *ip6h = l3;
+
+		if ((void *)(ip6h + 1) > data_end)
+			return XDP_DROP;
+		ip6h->hop_limit--;
+	}
+
+	/* The tag this interface wants: rewritten in place, pushed or popped
+	 * (the MAC addresses move with the start of the frame). */
+	want = ifc ? ifc->egress_vlan : 0;
+	if (vh && want) {
+		vh->tci = (tci & bpf_htons(0xf000)) | bpf_htons(want & 0x0fff);
+	} else if (vh || want) {
+		__builtin_memcpy(dmac, eth->h_dest, ETH_ALEN);
+		if (bpf_xdp_adjust_head(ctx, vh ? (int)sizeof(*vh) : -(int)sizeof(*vh)))
+			return XDP_DROP;
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		eth = data;
+		if ((void *)(eth + 1) + sizeof(*vh) > data_end)
+			return XDP_DROP;
+		__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+		if (want) {
+			vh = (void *)(eth + 1);
+			eth->h_proto = bpf_htons(ETH_P_8021Q);
+			vh->tci = bpf_htons(want & 0x0fff);
+			vh->encap_proto = proto;
+		} else {
+			eth->h_proto = proto;
+		}
+		len = data_end - data;
+	}
+	if (ifc && (ifc->mac[0] | ifc->mac[1] | ifc->mac[2] |
+		    ifc->mac[3] | ifc->mac[4] | ifc->mac[5]))
+		__builtin_memcpy(eth->h_source, ifc->mac, ETH_ALEN);
+	count_reason(XM_DIR_OUT, ifc, XM_R_ACCELERATED, len);
+	return XDP_PASS;
+}
+
+SEC("xdp/devmap")
+int xdp_mcast_egress(struct xdp_md *ctx)
+{
+	return egress_copy(ctx, ctx->egress_ifindex);
+}
+
+#ifdef XM_TEST_PROGS
+/* The egress code under BPF_PROG_TEST_RUN, which runs no devmap program:
+ * the interface comes from here. */
+volatile __u32 test_egress_ifindex;
+
+SEC("xdp")
+int xdp_mcast_egress_test(struct xdp_md *ctx)
+{
+	return egress_copy(ctx, test_egress_ifindex);
+}
+#endif

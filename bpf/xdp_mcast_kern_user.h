@@ -21,6 +21,7 @@
 #define XM_PIN_PROG		"prog_xdp_mcast"
 #define XM_PIN_TC_PROG		"prog_tc_mcast"
 #define XM_PIN_LINK_FMT		"link_xdp_%u"	/* %u = ifindex */
+#define XM_PIN_EGRESS_PROG	"prog_xdp_egress"	/* the devmap egress program */
 
 #define XM_MAP_IFACES		"xm_ifaces"
 #define XM_MAP_REASONS		"xm_reasons"
@@ -39,6 +40,9 @@
 #define XM_MAP_RULE_SRC		"xm_rule_src"
 #define XM_MAP_POL_HITS		"xm_pol_hits"
 #define XM_MAP_POL_DESC		"xm_pol_desc"
+#define XM_MAP_FWD		"xm_fwd"
+#define XM_MAP_FWD_WILD		"xm_fwd_wild"
+#define XM_MAP_FWD_PORTS	"xm_fwd_ports"
 
 /* Sizes.  Slot 0 of the interface table is reserved for frames seen on an
  * interface the loader did not register (a program attached by hand). */
@@ -72,7 +76,10 @@
 	X(BOUNDARY,	"boundary",	XDP_DROP)		\
 	X(TTL_THRESHOLD, "ttl_threshold", XDP_DROP)		\
 	X(POLICY,	"policy",	XDP_DROP)		\
-	X(POLICY_AUDIT,	"policy_audit",	XDP_PASS)
+	X(POLICY_AUDIT,	"policy_audit",	XDP_PASS)		\
+	X(RPF_FAIL,	"rpf_fail",	XDP_DROP)		\
+	X(ACCELERATED,	"accelerated",	XDP_REDIRECT)		\
+	X(NO_OIF,	"no_oif",	XDP_DROP)
 
 #define XM_REASON_ENUM(id, name, verdict) XM_R_##id,
 enum xm_reason {
@@ -99,11 +106,20 @@ enum xm_global {
 #define XM_GLOBAL_SLOTS		16
 _Static_assert(XM_G_COUNT <= XM_GLOBAL_SLOTS, "global counter table full");
 
-/* Per-interface forwarding mode (issue: accelerator).  FILTER leaves the
- * forwarding to the kernel. */
+/* Per-interface forwarding mode.  FILTER leaves the forwarding to the
+ * kernel; ACCELERATE replicates what arrives on the interface and matches
+ * a forwarding entry (docs/accelerate.md). */
 enum xm_fwd_mode {
 	XM_FWD_FILTER = 0,
 	XM_FWD_ACCELERATE = 1,
+};
+
+/* The proxy role of an interface (igmpproxy's words), for the routes the
+ * daemon derives from memberships. */
+enum xm_fwd_role {
+	XM_ROLE_NONE = 0,
+	XM_ROLE_UPSTREAM = 1,
+	XM_ROLE_DOWNSTREAM = 2,
 };
 
 /* How the program is attached, recorded for `status`. */
@@ -128,11 +144,12 @@ _Static_assert(sizeof(struct xm_ifpol) == 8, "xm_ifpol layout");
  * (--max-ifindex).  An entry with slot 0 is an interface nobody registered. */
 struct xm_iface {
 	__u32 slot;		/* host: row of xm_reasons, 1..XM_MAX_IFACES-1 */
-	__u32 flags;		/* host: reserved, 0 */
+	__u16 egress_vlan;	/* host: 802.1Q id the accelerator sends with, 0 none */
+	__u8  fwd_role;		/* enum xm_fwd_role */
+	__u8  pad0;
 	__u8  attach_mode;	/* enum xm_attach_mode */
 	__u8  fwd_mode;		/* enum xm_fwd_mode */
-	__u16 pad0;
-	__u32 pad1;
+	__u8  mac[6];		/* the interface's MAC: source of accelerated copies */
 	char  name[16];		/* IFNAMSIZ, NUL-terminated, at load time */
 	struct xm_ifpol pol[2];	/* policy by generation */
 };
@@ -390,5 +407,66 @@ _Static_assert(sizeof(struct xm_member_src) == 16, "xm_member_src layout");
  * XM_SNOOP_SLOTS snooping counters per interface (userspace/snoop_ctr.h
  * names them). */
 #define XM_SNOOP_SLOTS		64
+
+/*
+ * The accelerator's forwarding entries (docs/accelerate.md).  An entry
+ * says where a (source, group) arrives and where it goes:
+ *
+ *   xm_fwd       HASH, struct xm_fwd_key -> struct xm_fwd_entry: exact
+ *                (S,G) entries, and (*,G) entries with source all zero.
+ *   xm_fwd_wild  LPM_TRIE, struct xm_fwd_lpm_key -> struct xm_fwd_entry:
+ *                routes with a group or source prefix (smcroute's
+ *                `group 225.1.2.0/24`), looked up only when xm_fwd has no
+ *                entry and XM_CFG_FWD_WILD is set.
+ *   xm_fwd_ports ARRAY_OF_MAPS of DEVMAP_HASH, index
+ *                entry.ports * XM_FWD_TIERS + tier: the outgoing
+ *                interfaces.  Entries with equal outgoing sets share them.
+ *
+ * Lookup order: (S,G) in xm_fwd, (*,G) in xm_fwd, then xm_fwd_wild (the
+ * longest group prefix, then the longest source prefix).  User space
+ * keeps a (*,G) whose G also has wildcard source routes in xm_fwd_wild,
+ * so the order never hides a more specific route.
+ *
+ * TTL thresholds of the outgoing interfaces (ipmr's ttls[vif]): the
+ * distinct thresholds of an entry, ascending, are thr[0..ntiers-1]; inner
+ * map `tier` holds the interfaces whose threshold is <= thr[tier].  A
+ * packet with TTL t uses the highest tier with thr[tier] < t.  At most
+ * XM_FWD_TIERS distinct thresholds per entry.
+ */
+#define XM_FWD_DEFAULT		65536	/* entries in xm_fwd (--routes) */
+#define XM_FWD_WILD_DEFAULT	4096	/* entries in xm_fwd_wild */
+#define XM_FWD_TIERS		4
+#define XM_FWD_PORT_SETS_DEFAULT 16384	/* distinct outgoing sets */
+#define XM_FWD_PORTS_MAX	64	/* interfaces in one outgoing set */
+
+struct xm_fwd_key {
+	__u8  family;		/* XM_AF_* */
+	__u8  pad[3];		/* 0 */
+	__be32 group[4];	/* net; IPv4 in group[0], rest 0 */
+	__be32 source[4];	/* net; all 0 for (*,G) */
+};
+_Static_assert(sizeof(struct xm_fwd_key) == 36, "xm_fwd_key layout");
+
+/* xm_fwd_wild: addresses IPv4-mapped as in the policy tries; prefixlen
+ * counts group bits (128 for one group) plus source bits after them. */
+struct xm_fwd_lpm_key {
+	__u32 prefixlen;	/* host */
+	__be32 group[4];	/* net, IPv4-mapped */
+	__be32 source[4];	/* net, IPv4-mapped */
+};
+_Static_assert(sizeof(struct xm_fwd_lpm_key) == 36, "xm_fwd_lpm_key layout");
+
+struct xm_fwd_entry {
+	__u32 iif;		/* host: ifindex the traffic must arrive on */
+	__u16 iif_vlan;		/* host: ... with this innermost VLAN id, 0 untagged */
+	__u8  ntiers;		/* host: 0 = no outgoing interface: drop (no_oif) */
+	__u8  flags;		/* XM_FWD_F_* */
+	__u32 ports;		/* host: port set, row of xm_fwd_ports */
+	__u8  thr[XM_FWD_TIERS];	/* ascending distinct TTL thresholds */
+};
+_Static_assert(sizeof(struct xm_fwd_entry) == 16, "xm_fwd_entry layout");
+#define XM_FWD_F_KERNEL	0x1	/* leave to the kernel (a listener on the router) */
+
+#define XM_CFG_FWD_WILD	0x4	/* xm_config: xm_fwd_wild has entries */
 
 #endif /* XDP_MCAST_KERN_USER_H */

@@ -22,11 +22,14 @@
 #include <bpf/bpf.h>
 
 #include "conf.h"
+#include "fwd.h"
+#include "mfc.h"
 #include "loader.h"
 #include "log.h"
 #include "metrics_srv.h"
 #include "pins.h"
 #include "policy.h"
+#include "routes.h"
 #include "snoop.h"
 #include "util.h"
 
@@ -47,6 +50,10 @@ struct daemon {
 	struct xm_conf *conf;	/* in force */
 	struct snoop *snoop;
 	struct metrics_srv *metrics;
+	struct mfc *mfc;	/* the kernel's multicast routes, mirrored */
+	struct fwd *fwd;	/* the accelerator's forwarding table */
+	int members_fd, member_src_fd;
+	uint64_t snoop_gen;	/* of the membership routes in force */
 	unsigned int reloads;	/* attempts so far, for the status file */
 	uint32_t epoch;		/* of the policy in force */
 };
@@ -125,6 +132,82 @@ static int apply(struct daemon *d, struct xm_conf *next)
 	return 0;
 }
 
+static bool is_downstream(uint32_t ifindex, void *ctx)
+{
+	const struct xm_conf *c = ctx;
+	int i;
+
+	for (i = 0; i < c->nphyints; i++)
+		if (c->phyints[i].downstream && if_nametoindex(c->phyints[i].name) == ifindex)
+			return true;
+	return false;
+}
+
+/* The routes that serve the downstream memberships, from the maps the
+ * snooping module keeps. */
+static void membership_routes(struct daemon *d, const struct xm_conf *c)
+{
+	struct xm_route_members m;
+	struct xm_mroute *r = NULL;
+	uint32_t upstream = 0;
+	size_t n = 0;
+	int i;
+
+	d->snoop_gen = snoop_generation(d->snoop);
+	for (i = 0; i < c->nphyints && !upstream; i++)
+		if (c->phyints[i].upstream)
+			upstream = if_nametoindex(c->phyints[i].name);
+	if (upstream && !xm_route_members_read(d->members_fd, d->member_src_fd, &m)) {
+		if (xm_routes_from_members(&m, upstream, is_downstream, (void *)c, &r, &n))
+			pr_err("cannot derive the membership routes: out of memory\n");
+		xm_route_members_free(&m);
+	}
+	fwd_set_routes(d->fwd, XM_ORIGIN_MEMBERSHIP, r, n);
+	free(r);
+}
+
+/* The accelerator's part of a config: modes and roles of the phyints,
+ * the static routes, and the membership routes for the new roles. */
+static void fwd_apply(struct daemon *d, const struct xm_conf *c)
+{
+	struct xm_mroute *r = NULL;
+	struct fwd_stats st;
+	size_t n = 0, skipped = 0;
+	int i;
+
+	if (!d->fwd)
+		return;
+	for (i = 0; i < c->nphyints; i++) {
+		const struct xm_conf_phyint *pi = &c->phyints[i];
+
+		fwd_set_iface(d->fwd, if_nametoindex(pi->name),
+			      pi->forwarding == XM_FWD_ACCELERATE ? XM_FWD_ACCELERATE : XM_FWD_FILTER,
+			      pi->upstream ? XM_ROLE_UPSTREAM :
+			      pi->downstream ? XM_ROLE_DOWNSTREAM : XM_ROLE_NONE);
+	}
+	if (xm_routes_from_conf(c, ifindex_of, NULL, &r, &n, &skipped))
+		pr_err("cannot read the static routes: out of memory\n");
+	if (skipped)
+		pr_warn("%zu mroute lines name an interface that is gone; skipped\n", skipped);
+	fwd_set_routes(d->fwd, XM_ORIGIN_STATIC, r, n);
+	free(r);
+	membership_routes(d, c);
+	fwd_stats(d->fwd, &st);
+	pr_warn("forwarding: %zu entries (%zu static, %zu membership, %zu kernel routes), "
+		"%zu port sets, %zu routes left to the kernel\n", st.entries,
+		st.routes[XM_ORIGIN_STATIC], st.routes[XM_ORIGIN_MEMBERSHIP],
+		st.routes[XM_ORIGIN_KERNEL], st.port_sets, st.not_accelerated);
+}
+
+static int open_pinned(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (xm_pin_join(path, sizeof(path), dir, name))
+		return -1;
+	return bpf_obj_get(path);
+}
+
 /*
  * The outcome of the latest reload, for `xdp-mcast reload` to wait on:
  * "RELOADS ok|error EPOCH" in PIDFILE.status, replaced atomically.
@@ -165,6 +248,7 @@ static void reload(struct daemon *d)
 	if (d->snoop && snoop_apply(d->snoop, next))
 		pr_err("snooping could not follow every change of '%s'\n", d->o->config);
 	metrics_srv_apply(d->metrics, next);	/* a failure is logged, the old endpoint stays */
+	fwd_apply(d, next);
 	xm_conf_free(d->conf);
 	d->conf = next;
 	write_status(d, true);
@@ -200,9 +284,18 @@ static void shutdown_daemon(struct daemon *d)
 	pr_warn("detached from %d interfaces\n", n);
 }
 
+/* The mirror's whole table, each time it changed. */
+static void kernel_routes(void *ctx, const struct xm_mroute *r, size_t n)
+{
+	struct daemon *d = ctx;
+
+	if (d->fwd && fwd_set_routes(d->fwd, XM_ORIGIN_KERNEL, r, n))
+		pr_err("cannot apply the kernel's multicast routes to the forwarding table\n");
+}
+
 int xm_cmd_daemon(const struct daemon_opts *o)
 {
-	struct daemon d = { .o = o };
+	struct daemon d = { .o = o, .members_fd = -1, .member_src_fd = -1 };
 	struct sigaction sa = { 0 };
 	sigset_t block, orig;
 	int err;
@@ -238,26 +331,44 @@ int xm_cmd_daemon(const struct daemon_opts *o)
 		err = metrics_srv_init(&d.metrics, o->load.pin_dir);
 	if (!err)
 		err = metrics_srv_apply(d.metrics, d.conf);
+	if (!err)
+		err = fwd_init(&d.fwd, o->load.pin_dir);
 	if (err)
 		goto out_signals;
+	d.members_fd = open_pinned(o->load.pin_dir, XM_MAP_MEMBERS);
+	d.member_src_fd = open_pinned(o->load.pin_dir, XM_MAP_MEMBER_SRC);
+	fwd_apply(&d, d.conf);
+	/* Routes that smcroute, pimd or FRR put in the kernel are accelerated
+	 * too (docs/kernel-routes.md).  Without them the daemon still runs. */
+	if (mfc_open(&d.mfc, kernel_routes, &d))
+		pr_warn("kernel multicast routes are not mirrored; config and membership "
+			"routes are\n");
 
 	pr_warn("running with '%s', pid %d\n", o->config, (int)getpid());
 	while (!want_stop) {
-		struct pollfd pfd[1 + METRICS_SRV_POLLFDS];
+		struct pollfd pfd[2 + METRICS_SRV_POLLFDS];
 		int ms = snoop_timeout_ms(d.snoop), mms = metrics_srv_timeout_ms(d.metrics), n;
 		struct timespec ts;
 
 		pfd[0] = (struct pollfd){ .fd = snoop_fd(d.snoop), .events = POLLIN };
 		n = metrics_srv_pollfds(d.metrics, pfd + 1);
+		pfd[1 + n] = (struct pollfd){ .fd = d.mfc ? mfc_fd(d.mfc) : -1, .events = POLLIN };
+		if (d.mfc && mfc_timeout_ms(d.mfc) >= 0 &&
+		    (ms < 0 || mfc_timeout_ms(d.mfc) < ms))
+			ms = mfc_timeout_ms(d.mfc);
 		if (mms >= 0 && (ms < 0 || mms < ms))
 			ms = mms;
 		ts = (struct timespec){ ms / 1000, (ms % 1000) * 1000000L };
 		/* Signals are delivered only inside ppoll(): no wake-up is lost. */
-		if (ppoll(pfd, 1 + n, ms < 0 ? NULL : &ts, &orig) < 0)
-			for (int i = 0; i <= n; i++)
+		if (ppoll(pfd, 2 + n, ms < 0 ? NULL : &ts, &orig) < 0)
+			for (int i = 0; i <= n + 1; i++)
 				pfd[i].revents = 0;
 		snoop_process(d.snoop);
 		metrics_srv_process(d.metrics, pfd + 1, n);
+		if (d.mfc)
+			mfc_process(d.mfc);
+		if (snoop_generation(d.snoop) != d.snoop_gen)
+			membership_routes(&d, d.conf);
 		if (want_reload) {
 			want_reload = 0;
 			reload(&d);
@@ -268,8 +379,17 @@ out_signals:
 	unlink(o->pidfile);
 	remove_status(o->pidfile);
 out:
+	mfc_close(d.mfc);
 	metrics_srv_exit(d.metrics);
 	snoop_exit(d.snoop);
+	if (o->keep)
+		fwd_close(d.fwd);
+	else
+		fwd_exit(d.fwd);
+	if (d.members_fd >= 0)
+		close(d.members_fd);
+	if (d.member_src_fd >= 0)
+		close(d.member_src_fd);
 	shutdown_daemon(&d);
 	xm_conf_free(d.conf);
 	return err;

@@ -141,6 +141,8 @@ static int load_progs(const struct load_opts *o, struct xm_progs *pr)
 	err = pin_prog(skel->progs.xdp_mcast, o->pin_dir, XM_PIN_PROG);
 	if (!err)
 		err = pin_prog(skel->progs.tc_mcast_egress, o->pin_dir, XM_PIN_TC_PROG);
+	if (!err)
+		err = pin_prog(skel->progs.xdp_mcast_egress, o->pin_dir, XM_PIN_EGRESS_PROG);
 	if (err)
 		goto out;
 	pr->xdp_fd = dup(bpf_program__fd(skel->progs.xdp_mcast));
@@ -162,7 +164,8 @@ static bool pinned_state_complete(const char *dir)
 		XM_MAP_IFACES, XM_MAP_REASONS, XM_MAP_FLOWS, XM_MAP_GLOBAL,
 		XM_MAP_FLOW_CACHE, XM_MAP_CONFIG, XM_MAP_BOUNDARY, XM_MAP_RULE_GRP,
 		XM_MAP_RULE_SRC, XM_MAP_POL_HITS, XM_MAP_POL_DESC, XM_MAP_CTRL_RING,
-		XM_MAP_MEMBERS, XM_MAP_MEMBER_SRC, XM_MAP_SNOOP_CTR,
+		XM_MAP_MEMBERS, XM_MAP_MEMBER_SRC, XM_MAP_SNOOP_CTR, XM_MAP_FWD,
+		XM_MAP_FWD_WILD, XM_MAP_FWD_PORTS, XM_PIN_EGRESS_PROG,
 	};
 	char path[PATH_MAX];
 	size_t i;
@@ -373,6 +376,9 @@ static int attach_one(const struct load_opts *o, struct xm_state *st,
 	cfg.slot = slot;	/* pol[] stays: the policy may name it already */
 	cfg.attach_mode = o->mode;
 	cfg.fwd_mode = XM_FWD_FILTER;
+	cfg.fwd_role = XM_ROLE_NONE;
+	cfg.egress_vlan = 0;
+	xm_iface_mac(ifname, cfg.mac);
 	snprintf(cfg.name, sizeof(cfg.name), "%s", ifname);
 	if (bpf_map_update_elem(st->ifaces_fd, &ifindex, &cfg, BPF_ANY))
 		return -errno;

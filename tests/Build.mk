@@ -1,5 +1,6 @@
 # tests/run runs every binary and script listed here.
 TEST_XDP   := $(O)/tests/test_xdp
+TEST_ACCEL := $(O)/tests/test_accel
 TEST_UNIT  := $(O)/tests/test_unit
 TEST_CONF  := $(O)/tests/test_conf
 FUZZ_CONF  := $(O)/fuzz/fuzz_conf
@@ -7,7 +8,7 @@ TEST_MSHIP := $(O)/tests/test_mship
 FUZZ_MSHIP := $(O)/fuzz/fuzz_mship
 MFC_WATCH  := $(O)/tests/mfc_watch
 
-test-bins: $(TEST_XDP) $(TEST_UNIT) $(TEST_CONF) $(FUZZ_CONF) $(TEST_MSHIP) $(FUZZ_MSHIP) \
+test-bins: $(TEST_ACCEL) $(TEST_XDP) $(TEST_UNIT) $(TEST_CONF) $(FUZZ_CONF) $(TEST_MSHIP) $(FUZZ_MSHIP) \
 	$(MFC_WATCH)
 
 # The kernel MFC mirror (userspace/mfc.c) on its own, for tests/ns/test-mfc.sh.
@@ -17,6 +18,23 @@ $(MFC_WATCH): $(O)/obj/tests/ns/mfc_watch.o $(LIBXM)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(TEST_XDP): $(O)/obj/tests/bpf/test_xdp.o $(LIBXM)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The XDP object once more with the test entry points (XM_TEST_PROGS).
+$(O)/bpf/xdp_mcast_test.bpf.o: bpf/xdp_mcast.bpf.c $(BPF_HEADERS)
+	$(call msg,BPF,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DXM_TEST_PROGS -c $< -o $@
+
+$(O)/bpf/xdp_mcast_test.skel.h: $(O)/bpf/xdp_mcast_test.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name xdp_mcast_test_bpf > $@
+
+$(O)/obj/tests/bpf/test_accel.o: $(O)/bpf/xdp_mcast_test.skel.h
+
+$(TEST_ACCEL): $(O)/obj/tests/bpf/test_accel.o $(LIBXM)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -540,6 +540,9 @@ static const struct opt_word igmp_words[] = {
 static const struct opt_word mld_words[] = {
 	{ "off", 0 }, { "1", 1 }, { "2", 2 }, { NULL, 0 },
 };
+static const struct opt_word forwarding_words[] = {
+	{ "filter", XM_FWD_FILTER }, { "accelerate", XM_FWD_ACCELERATE }, { NULL, 0 },
+};
 static const struct opt_word querier_words[] = {
 	{ "on", XM_QUERIER_ON }, { "off", XM_QUERIER_OFF }, { "auto", XM_QUERIER_AUTO },
 	{ NULL, 0 },
@@ -574,6 +577,9 @@ static const struct phyint_opt {
 	{ "max-sources",		OPT_NUMBER,	PI(max_sources), NULL,
 	  0, XM_MSHIP_MAX_SOURCES_LIMIT },
 	{ "ctrl-rate",			OPT_NUMBER,	PI(ctrl_rate), NULL, 0, CTRL_RATE_MAX },
+	{ "forwarding",			OPT_WORD,	PI(forwarding), forwarding_words, 0, 0 },
+	{ "upstream",			OPT_FLAG,	PI(upstream), NULL, 0, 0 },
+	{ "downstream",			OPT_FLAG,	PI(downstream), NULL, 0, 0 },
 };
 #define NOPTS ARRAY_SIZE(phyint_opts)
 
@@ -888,6 +894,11 @@ static void parse_phyint(struct parser *p, const struct line *l)
 	}
 	if (ok && values_ok && !check_intervals(p, l, &ph, at_word))
 		ok = false;
+	if (ok && ph.upstream && ph.downstream) {
+		err(p, at(l, at_word[find_opt("downstream") - phyint_opts]),
+		    "phyint %s cannot be both upstream and downstream", q(p, ph.name));
+		ok = false;
+	}
 
 	if (ok && (arr = grow(p->conf->phyints, p->conf->nphyints, sizeof(*arr)))) {
 		arr[p->conf->nphyints++] = ph;
@@ -1347,6 +1358,131 @@ static void parse_metrics(struct parser *p, const struct line *l)
 			return;
 		}
 	}
+}
+
+/* One address or prefix of an mroute; what = "group" or "source". */
+static bool take_route_prefix(struct parser *p, const struct line *l, int i, const char *what,
+			      struct xm_prefix *a)
+{
+	char why[160], shown[XM_PREFIX_STRLEN];
+
+	if (xm_prefix_parse(l->w[i], a, why, sizeof(why))) {
+		err(p, at(l, i), "%s", why);
+		return false;
+	}
+	xm_prefix_format(a, shown, sizeof(shown));
+	if (!strcmp(what, "group")) {
+		if (!xm_prefix_is_multicast(a)) {
+			err(p, at(l, i), "group %s is not multicast (%s groups lie in %s)", shown,
+			    family_label(a->family),
+			    a->family == XM_AF_INET ? "224.0.0.0/4" : "ff00::/8");
+			return false;
+		}
+		if (a->len == family_bits(a->family) && link_scope_group(a)) {
+			err(p, at(l, i), "group %s never leaves its link; a route for it "
+			    "would do nothing", shown);
+			return false;
+		}
+		return true;
+	}
+	if (a->len == family_bits(a->family) && !sender_address(a)) {
+		err(p, at(l, i), "source %s is not an address a sender can have", shown);
+		return false;
+	}
+	return true;
+}
+
+/* mroute from IFACE [source PREFIX] group PREFIX to IFACE... (smcroute) */
+static void parse_mroute(struct parser *p, const struct line *l)
+{
+	struct xm_conf_mroute r = { .pos = at(l, 0) }, *arr;
+	bool ok = true, have_group = false;
+	int i, j;
+
+	if (l->n < 2 || strcmp(l->w[1], "from")) {
+		err(p, at(l, l->n < 2 ? 0 : 1), "mroute needs 'from IFACE' first "
+		    "(mroute from IFACE [source PREFIX] group PREFIX to IFACE...)");
+		return;
+	}
+	if (!value_of(p, l, 1, "an interface name"))
+		return;
+	if (!take_iface(p, l, 2, r.from))
+		ok = false;
+	for (i = 3; i < l->n && strcmp(l->w[i], "to"); i += 2) {
+		bool src = !strcmp(l->w[i], "source");
+
+		if (!src && strcmp(l->w[i], "group")) {
+			err(p, at(l, i), "unexpected '%s' in mroute (expected source, group or to)",
+			    q(p, l->w[i]));
+			return;
+		}
+		if ((src && r.source.family) || (!src && have_group)) {
+			err(p, at(l, i), "%s is given twice", l->w[i]);
+			return;
+		}
+		if (!value_of(p, l, i, src ? "an address or prefix" : "a group or prefix"))
+			return;
+		if (!take_route_prefix(p, l, i + 1, l->w[i], src ? &r.source : &r.group)) {
+			ok = false;
+			if (src)
+				r.source.family = XM_AF_INET;	/* given, if bad */
+		}
+		have_group |= !src;
+	}
+	if (!have_group) {
+		err(p, at(l, i < l->n ? i : l->n - 1), "mroute needs 'group PREFIX'");
+		return;
+	}
+	if (i >= l->n) {
+		err(p, at(l, l->n - 1), "mroute needs 'to IFACE...' at the end");
+		return;
+	}
+	if (i + 1 >= l->n) {
+		err(p, at(l, i), "to needs at least one interface name");
+		return;
+	}
+	for (i++; i < l->n; i++) {
+		if (r.nto == XM_CONF_MROUTE_MAX_TO) {
+			err(p, at(l, i), "mroute takes at most %d outgoing interfaces",
+			    XM_CONF_MROUTE_MAX_TO);
+			return;
+		}
+		if (!take_iface(p, l, i, r.to[r.nto])) {
+			ok = false;
+			continue;
+		}
+		for (j = 0; j < r.nto; j++)
+			if (!strcmp(r.to[j], r.to[r.nto]))
+				break;
+		if (j < r.nto) {
+			err(p, at(l, i), "%s is given twice", q(p, l->w[i]));
+			ok = false;
+			continue;
+		}
+		r.nto++;
+	}
+	if (ok && r.source.family && r.group.family && r.source.family != r.group.family) {
+		err(p, at(l, 0), "mroute mixes an %s source with an %s group",
+		    family_label(r.source.family), family_label(r.group.family));
+		ok = false;
+	}
+	if (ok && r.source.family && r.source.len &&
+	    r.group.len != family_bits(r.group.family)) {
+		err(p, at(l, 0), "a source with a group prefix cannot be accelerated: "
+		    "give one group, or no source");
+		ok = false;
+	}
+	if (!ok)
+		return;
+	if (r.source.family && !r.source.len)
+		r.source.family = 0;	/* source 0.0.0.0/0 is any source */
+	arr = grow(p->conf->mroutes, p->conf->nmroutes, sizeof(*arr));
+	if (!arr) {
+		out_of_memory(p, at(l, 0));
+		return;
+	}
+	arr[p->conf->nmroutes++] = r;
+	p->conf->mroutes = arr;
 }
 
 /* What is wrong with a join, found once the whole file is read. */
@@ -1828,11 +1964,13 @@ static void parse_text(struct parser *p, const char *file, const char *text, siz
 				parse_rule(p, l);
 			else if (!strcmp(kw, "join"))
 				parse_join(p, l);
+			else if (!strcmp(kw, "mroute"))
+				parse_mroute(p, l);
 			else if (!strcmp(kw, "metrics"))
 				parse_metrics(p, l);
 			else
 				err(p, at(l, 0), "unknown statement '%s' (expected include, phyint, "
-				    "scope, allow, deny, join or metrics)", q(p, kw));
+				    "scope, allow, deny, join, mroute or metrics)", q(p, kw));
 		}
 		start += n + 1;
 	}
@@ -1926,6 +2064,7 @@ void xm_conf_free(struct xm_conf *c)
 	free(c->phyints);
 	free(c->rules);
 	free(c->joins);
+	free(c->mroutes);
 	free(c->files);
 	free(c);
 }
@@ -2002,6 +2141,17 @@ void xm_conf_print(const struct xm_conf *c, FILE *f)
 				xm_format_addr(j->source.family, j->source.addr, addr, sizeof(addr)));
 		fputc('\n', f);
 	}
+	for (i = 0; i < c->nmroutes; i++) {
+		const struct xm_conf_mroute *r = &c->mroutes[i];
+
+		fprintf(f, "mroute from %s", r->from);
+		if (r->source.family)
+			fprintf(f, " source %s", xm_prefix_format(&r->source, buf, sizeof(buf)));
+		fprintf(f, " group %s to", xm_prefix_format(&r->group, buf, sizeof(buf)));
+		for (j = 0; j < r->nto; j++)
+			fprintf(f, " %s", r->to[j]);
+		fputc('\n', f);
+	}
 	if (c->metrics.listen || c->metrics.top_groups >= 0) {
 		fputs("metrics", f);
 		if (c->metrics.listen) {
@@ -2034,8 +2184,19 @@ bool xm_conf_equal(const struct xm_conf *a, const struct xm_conf *b)
 	int i;
 
 	if (a->nscopes != b->nscopes || a->nphyints != b->nphyints || a->nrules != b->nrules ||
-	    a->njoins != b->njoins)
+	    a->njoins != b->njoins || a->nmroutes != b->nmroutes)
 		return false;
+	for (i = 0; i < a->nmroutes; i++) {
+		const struct xm_conf_mroute *x = &a->mroutes[i], *y = &b->mroutes[i];
+		int j;
+
+		if (strcmp(x->from, y->from) || !xm_prefix_equal(&x->source, &y->source) ||
+		    !xm_prefix_equal(&x->group, &y->group) || x->nto != y->nto)
+			return false;
+		for (j = 0; j < x->nto; j++)
+			if (strcmp(x->to[j], y->to[j]))
+				return false;
+	}
 	for (i = 0; i < a->nscopes; i++) {
 		const struct xm_conf_scope *x = &a->scopes[i], *y = &b->scopes[i];
 

@@ -85,6 +85,9 @@ struct xm_conf_phyint {
 	int max_groups;		/* 1..INT_MAX; -1 = not given */
 	int max_sources;	/* 0..XM_MSHIP_MAX_SOURCES_LIMIT; -1 = not given */
 	int ctrl_rate;		/* messages a second, 0 = no limit; -1 = not given */
+	int forwarding;		/* enum xm_fwd_mode; -1 = not given (filter) */
+	bool upstream;		/* where traffic for downstream members comes from */
+	bool downstream;	/* its members' groups are forwarded to it */
 	struct xm_prefix *boundaries;	/* scopes expanded, no duplicates */
 	int nboundaries;
 	struct xm_conf_pos pos;		/* of the interface name */
@@ -126,6 +129,17 @@ struct xm_conf_metrics {
 	struct xm_conf_pos top_pos;	/* of the top-groups one */
 };
 #define XM_CONF_TOP_GROUPS_MAX	1000
+/* A static route, smcroute's mroute line:
+ * mroute from IFACE [source PREFIX] group PREFIX to IFACE... */
+#define XM_CONF_MROUTE_MAX_TO	32	/* the kernel's MAXVIFS */
+struct xm_conf_mroute {
+	char from[XM_IFNAMSIZ];
+	struct xm_prefix source;	/* family 0 = any source, (*,G) */
+	struct xm_prefix group;		/* multicast, wider than link scope */
+	char to[XM_CONF_MROUTE_MAX_TO][XM_IFNAMSIZ];
+	int nto;
+	struct xm_conf_pos pos;		/* of "mroute" */
+};
 
 /* A policy.  Arrays keep the order of the file. */
 struct xm_conf {
@@ -138,6 +152,8 @@ struct xm_conf {
 	struct xm_conf_join *joins;	/* no duplicates */
 	int njoins;
 	struct xm_conf_metrics metrics;
+	struct xm_conf_mroute *mroutes;
+	int nmroutes;
 	char **files;		/* every file read, the main one first */
 	int nfiles;
 };

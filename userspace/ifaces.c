@@ -3,6 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/if_vlan.h>
+#include <linux/sockios.h>
 #include <bpf/bpf.h>
 
 #include "ifaces.h"
@@ -110,4 +115,55 @@ const char *xm_iface_name(const struct xm_iface_entry *e, char buf[IF_NAMESIZE])
 const char *xm_attach_mode_name(uint8_t mode)
 {
 	return mode == XM_ATTACH_SKB ? "skb" : "native";
+}
+
+int xm_iface_mac(const char *ifname, uint8_t mac[6])
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	memset(mac, 0, 6);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else if (ifr.ifr_hwaddr.sa_family == 1 /* ARPHRD_ETHER */)
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+int xm_iface_port(uint32_t ifindex, uint32_t *lower, uint16_t *vid)
+{
+	struct vlan_ioctl_args va = { 0 };
+	char name[IF_NAMESIZE], path[64 + IF_NAMESIZE];
+	unsigned int link = 0;
+	FILE *f;
+	int fd;
+
+	*lower = ifindex;
+	*vid = 0;
+	if (!if_indextoname(ifindex, name))
+		return -ENODEV;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	va.cmd = GET_VLAN_VID_CMD;
+	snprintf(va.device1, sizeof(va.device1), "%s", name);
+	if (ioctl(fd, SIOCGIFVLAN, &va)) {
+		close(fd);
+		return 0;	/* not a VLAN device */
+	}
+	close(fd);
+	snprintf(path, sizeof(path), "/sys/class/net/%s/iflink", name);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%u", &link) == 1 && link) {
+		*lower = link;
+		*vid = va.u.VID & 0x0fff;
+	}
+	fclose(f);
+	return 0;
 }

@@ -29,4 +29,12 @@ const char *xm_iface_name(const struct xm_iface_entry *e, char buf[IF_NAMESIZE])
 
 const char *xm_attach_mode_name(uint8_t mode);
 
+/* The interface's Ethernet address; all zeroes when it has none. */
+int xm_iface_mac(const char *ifname, uint8_t mac[6]);
+
+/* An 802.1Q device stands for its lower device with a tag: *lower and
+ * *vid are set to those; any other interface is its own lower, vid 0.
+ * Returns 0 or -ENODEV. */
+int xm_iface_port(uint32_t ifindex, uint32_t *lower, uint16_t *vid);
+
 #endif

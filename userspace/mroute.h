@@ -22,6 +22,7 @@ enum xm_mroute_origin {
 struct xm_mroute_oif {
 	uint32_t ifindex;
 	uint8_t  ttl_threshold;	/* forward when TTL > this (ipmr's ttls[vif]) */
+	uint16_t vlan;		/* 802.1Q id to send with on ifindex; 0 = as is */
 };
 
 struct xm_mroute {
@@ -32,6 +33,8 @@ struct xm_mroute {
 	__be32   src[4];	/* network order; IPv4 in [0] */
 	__be32   grp[4];
 	uint32_t iif;		/* ifindex the traffic must arrive on */
+	uint16_t iif_vlan;	/* ... with this 802.1Q id; 0 = as is */
+	uint16_t pad;
 	uint32_t noif;
 	struct xm_mroute_oif oif[XM_MROUTE_MAX_OIF];
 };

@@ -94,6 +94,7 @@ struct snoop {
 	bool flushing;		/* a publish() left part of the list */
 	struct batch bm, bs;	/* write_stale()'s rows of xm_members, xm_member_src */
 	uint64_t write_failed;	/* map writes the kernel refused */
+	uint64_t generation;	/* bumped by every change of what is forwarded */
 };
 
 uint64_t snoop_now_ms(void)
@@ -285,6 +286,8 @@ static void on_change(void *ctx, const struct xm_mship_change *c)
 	struct snoop *s = ctx;
 	const struct xm_mship_group_view *g = &c->g;
 
+	if (c->kind != XM_MSHIP_CHANGED || (c->what & XM_MSHIP_CH_FORWARDING))
+		s->generation++;
 	if (c->kind == XM_MSHIP_DELETED) {
 		struct shadow *sh = shadow_get(s, &g->key, false);
 		struct xm_member_key key;
@@ -998,6 +1001,11 @@ void snoop_latency(const struct snoop *s, struct snoop_latency *out)
 	out->p50_ns = v[n / 2];
 	out->p99_ns = v[(n * 99) / 100];
 	out->max_ns = v[n - 1];
+}
+
+uint64_t snoop_generation(const struct snoop *s)
+{
+	return s ? s->generation : 0;
 }
 
 size_t snoop_ngroups(const struct snoop *s)

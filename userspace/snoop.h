@@ -47,6 +47,9 @@ void snoop_flush(struct snoop *s);
 void snoop_event(struct snoop *s, const void *data, size_t len);
 void snoop_latency(const struct snoop *s, struct snoop_latency *out);
 size_t snoop_ngroups(const struct snoop *s);
+/* Moves whenever a group appears, goes, or changes what it forwards (mode
+ * or sources): the accelerator's membership routes are due again. */
+uint64_t snoop_generation(const struct snoop *s);
 /* Stop reading, publish the counters; the maps stay as they are. */
 void snoop_exit(struct snoop *s);
 

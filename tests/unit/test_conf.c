@@ -202,6 +202,22 @@ static const struct {
 	  "metrics listen 0.0.0.0:1 top-groups 1000\n" },
 	{ "metrics: top-groups without listen keeps the endpoint off",
 	  "metrics top-groups 5\n", "metrics top-groups 5\n" },
+	{ "forwarding modes and proxy roles",
+	  "phyint eth0 forwarding accelerate upstream\nphyint eth1 downstream forwarding filter\n",
+	  "phyint eth0 forwarding accelerate upstream\nphyint eth1 forwarding filter downstream\n" },
+	{ "smcroute's mroute lines, unchanged",
+	  "mroute from eth0 group 225.1.2.3 to eth1 eth2\n"
+	  "mroute from eth0 source 10.0.0.1 group 225.1.2.3 to eth1\n"
+	  "mroute from eth0 group 225.3.0.0/16 to eth2\n"
+	  "mroute from eth0 source 10.0.0.0/8 group 225.1.2.4 to eth2\n"
+	  "mroute from eth1 source fd00::1 group ff0e::1:2 to eth0\n"
+	  "mroute from eth0 source 0.0.0.0/0 group 225.1.2.5 to eth1\n",
+	  "mroute from eth0 group 225.1.2.3/32 to eth1 eth2\n"
+	  "mroute from eth0 source 10.0.0.1/32 group 225.1.2.3/32 to eth1\n"
+	  "mroute from eth0 group 225.3.0.0/16 to eth2\n"
+	  "mroute from eth0 source 10.0.0.0/8 group 225.1.2.4/32 to eth2\n"
+	  "mroute from eth1 source fd00::1/128 group ff0e::1:2/128 to eth0\n"
+	  "mroute from eth0 group 225.1.2.5/32 to eth1\n" },
 	{ "IGMP off still allows IPv6 joins, MLD off IPv4 ones",
 	  "phyint eth1 igmp off\nphyint eth2 mld off\njoin eth1 ff0e::1\njoin eth2 239.1.1.1\n",
 	  "phyint eth1 igmp off\nphyint eth2 mld off\njoin eth1 ff0e::1\njoin eth2 239.1.1.1\n" },
@@ -678,12 +694,41 @@ static const struct {
 	  "deny in any group 239.1.0.0/16\ndeny in any group 239.1.0.0/16 source 0.0.0.0/0\n",
 	  "t.conf:2:1", "duplicate rule" },
 
-	{ "unknown statement", "mroute from eth0 group 225.1.2.3\n", "t.conf:1:1",
-	  "unknown statement 'mroute' (expected include, phyint, scope, allow, deny, join or metrics)" },
+	{ "unknown statement", "mgroup from eth0 group 225.1.2.3\n", "t.conf:1:1",
+	  "unknown statement 'mgroup' (expected include, phyint, scope, allow, deny, join, "
+	  "mroute or metrics)" },
 	{ "unknown phyint option", "phyint eth0 enable\n", "t.conf:1:13",
 	  "unexpected 'enable' in phyint (expected mode, ttl-threshold, igmp, mld, querier, "
 	  "robustness, query-interval, query-response-interval, last-member-query-interval, "
-	  "fast-leave, require-router-alert, max-groups, max-sources, ctrl-rate or boundary)" },
+	  "fast-leave, require-router-alert, max-groups, max-sources, ctrl-rate, forwarding, "
+	  "upstream, downstream or boundary)" },
+	{ "unknown forwarding mode", "phyint eth0 forwarding fast\n", "t.conf:1:24",
+	  "forwarding must be filter or accelerate, not 'fast'" },
+	{ "upstream and downstream at once", "phyint eth0 upstream downstream\n", "t.conf:1:22",
+	  "phyint eth0 cannot be both upstream and downstream" },
+	{ "mroute without from", "mroute eth0 group 225.1.2.3 to eth1\n", "t.conf:1:8",
+	  "mroute needs 'from IFACE' first" },
+	{ "mroute without group", "mroute from eth0 source 10.0.0.1 to eth1\n", "t.conf:1:34",
+	  "mroute needs 'group PREFIX'" },
+	{ "mroute without to", "mroute from eth0 group 225.1.2.3\n", "t.conf:1:24",
+	  "mroute needs 'to IFACE...' at the end" },
+	{ "mroute to nothing", "mroute from eth0 group 225.1.2.3 to\n", "t.conf:1:34",
+	  "to needs at least one interface name" },
+	{ "mroute with a unicast group", "mroute from eth0 group 10.1.2.3 to eth1\n", "t.conf:1:24",
+	  "group 10.1.2.3/32 is not multicast" },
+	{ "mroute of a link-local group", "mroute from eth0 group 224.0.0.5 to eth1\n",
+	  "t.conf:1:24", "group 224.0.0.5/32 never leaves its link" },
+	{ "mroute with a bad prefix", "mroute from eth0 group 225.1.2.3/24 to eth1\n",
+	  "t.conf:1:24", "host bits set" },
+	{ "mroute mixing families", "mroute from eth0 source 10.0.0.1 group ff0e::1 to eth1\n",
+	  "t.conf:1:1", "mroute mixes an IPv4 source with an IPv6 group" },
+	{ "mroute with a source and a group prefix",
+	  "mroute from eth0 source 10.0.0.1 group 225.1.2.0/24 to eth1\n", "t.conf:1:1",
+	  "a source with a group prefix cannot be accelerated" },
+	{ "mroute to one interface twice", "mroute from eth0 group 225.1.2.3 to eth1 eth1\n",
+	  "t.conf:1:42", "eth1 is given twice" },
+	{ "mroute with junk", "mroute from eth0 group 225.1.2.3 via eth1\n", "t.conf:1:34",
+	  "unexpected 'via' in mroute (expected source, group or to)" },
 	{ "trailing junk after a rule", "deny in any group 239.1.0.0/16 please\n",
 	  "t.conf:1:32", "unexpected 'please' in rule (expected group, source or audit)" },
 	{ "group given twice", "deny in any group 239.1.0.0/16 group 239.2.0.0/16\n",

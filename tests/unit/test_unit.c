@@ -71,7 +71,7 @@ static void test_reason_names(void)
 	const char *want[] = { "forward", "link_local", "node_local", "igmp", "mld",
 			       "ttl_expired", "malformed", "bad_source", "mac_mismatch",
 			       "fragment", "boundary", "ttl_threshold", "policy",
-			       "policy_audit" };
+			       "policy_audit", "rpf_fail", "accelerated", "no_oif" };
 	unsigned int i, ok = XM_R_COUNT == ARRAY_SIZE(want);
 
 	for (i = 0; ok && i < ARRAY_SIZE(want); i++)
