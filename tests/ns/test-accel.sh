@@ -15,6 +15,8 @@
 #  2. Routes from memberships: hosts join with real sockets (any-source,
 #     INCLUDE, EXCLUDE with a blocked source) on downstream interfaces;
 #     the kernel gets the equivalent smcroute routes.
+#  2b. Routes from the kernel: smcroute runs with the same mroute lines and
+#     the daemon mirrors the kernel's table (part 3 below).
 #  3. The counters say what happened: accelerated in and out, rpf_fail,
 #     the egress ttl_threshold.
 #  4. VLAN: this kernel has no 802.1Q devices, so the kernel cannot be the
@@ -217,6 +219,47 @@ expect_match "dn1 counts accelerated copies leaving" '^[1-9]' \
 expect_eq "dn1 counts the frame from h1 as rpf_fail" 1 "$(delta a0 a1 dn1 reasons rpf_fail)"
 expect_match "dn3 counts what its threshold kept back as egress ttl_threshold" '^[1-9]' \
 	"$(delta a0 a1 dn3 egress_reasons ttl_threshold)"
+
+# ---- part 3: routes from the kernel (smcroute's daemon, mirrored) ----
+
+# The daemon in accelerate mode with no route of its own; smcroute runs
+# with the same mroute lines and installs them in the kernel, which the
+# daemon mirrors (docs/kernel-routes.md).  smcroute's (*,G) routes reach
+# the kernel as (S,G) at their first packet, so the first packets go
+# through ipmr and the rest through XDP: every host must still get exactly
+# what the kernel alone delivered in part 1.
+conf_write "$(xm_conf "forwarding accelerate")"
+xmd_reload xmd
+expect_eq "reload into accelerate mode without routes" 0 "$XMD_RC" "$XMD_OUT"
+fwd_entries() { bpftool map dump pinned "$XDP_MCAST_PIN_PATH/xm_fwd" -j 2>/dev/null | json_get 'len(d)'; }
+expect_eq "no forwarding entry before smcroute runs" 0 "$(fwd_entries)"
+smcroute_start "$SMC_PHY
+$ROUTES"
+check "smcroute installs the (S,G) route" wait_until 10 smc_routes_ready 1
+check "the daemon mirrors smcroute's two (S,G) routes (v4, v6) into its forwarding entries" \
+	wait_until 5 eval '[ "$(fwd_entries)" = 2 ]'
+xm stats -j >"$XM_TMP/stats-m0.json"
+sniff_start m3
+send_pass m3 frames_static
+sniff_stop
+xm stats -j >"$XM_TMP/stats-m3.json"
+for i in 1 2 3; do
+	k=$(normalized k1 "h$i") a=$(normalized m3 "h$i")
+	if [ -n "$k" ] && [ "$k" = "$a" ]; then
+		ok "kernel routes: h$i gets the kernel's frames, TTLs, MACs and bytes ($(wc -l <<<"$k") frames)"
+	else
+		not_ok "kernel routes: h$i gets the kernel's frames, TTLs, MACs and bytes" \
+			"kernel $(grep -c . <<<"$k"), mirrored $(grep -c . <<<"$a")" \
+			"$(diff <(echo "$k") <(echo "$a") | head -20)"
+	fi
+done
+expect_match "kernel routes: the frames after a route reached the mirror were accelerated (up0 accelerated)" '^[1-9]' \
+	"$(delta m0 m3 up0 reasons accelerated)"
+expect_match "kernel routes: smcroute's (*,G) routes arrived as (S,G) at their first packet and were mirrored too (2 + 4 at least)" \
+	'^([6-9]|[1-9][0-9])$' "$(fwd_entries)"
+smcroute_stop
+check "smcroute stops: the kernel drops its routes and the mirror empties the forwarding entries" \
+	wait_until 10 eval '[ "$(fwd_entries)" = 0 ]'
 
 # ---- part 2: routes from memberships ----
 
