@@ -15,6 +15,7 @@
 #include "loader.h"
 #include "log.h"
 #include "pins.h"
+#include "snapshot.h"
 #include "util.h"
 
 struct srcent {
@@ -29,26 +30,15 @@ struct group {
 	uint32_t nsrc;
 };
 
-static int key_cmp(const struct xm_member_key *a, const struct xm_member_key *b)
-{
-	if (a->ifindex != b->ifindex)
-		return a->ifindex < b->ifindex ? -1 : 1;
-	if (a->vlan != b->vlan)
-		return a->vlan < b->vlan ? -1 : 1;
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	return memcmp(a->group, b->group, sizeof(a->group));
-}
-
 static int group_cmp(const void *a, const void *b)
 {
-	return key_cmp(&((const struct group *)a)->key, &((const struct group *)b)->key);
+	return xm_member_key_cmp(&((const struct group *)a)->key, &((const struct group *)b)->key);
 }
 
 static int src_cmp(const void *a, const void *b)
 {
 	const struct srcent *x = a, *y = b;
-	int d = key_cmp(&x->k.g, &y->k.g);
+	int d = xm_member_key_cmp(&x->k.g, &y->k.g);
 
 	return d ? d : memcmp(x->k.source, y->k.source, sizeof(x->k.source));
 }
@@ -249,10 +239,10 @@ int xm_cmd_groups(const char *pin_dir, bool json, const char *ifname)
 	qsort(g, kept, sizeof(*g), group_cmp);
 	/* Both lists are sorted by group: one merge gives every group its sources. */
 	for (i = k = 0; i < kept; i++) {
-		while (k < ns && key_cmp(&src[k].k.g, &g[i].key) < 0)
+		while (k < ns && xm_member_key_cmp(&src[k].k.g, &g[i].key) < 0)
 			k++;
 		g[i].src = &src[k];
-		for (g[i].nsrc = 0; k < ns && !key_cmp(&src[k].k.g, &g[i].key); k++)
+		for (g[i].nsrc = 0; k < ns && !xm_member_key_cmp(&src[k].k.g, &g[i].key); k++)
 			g[i].nsrc++;
 	}
 	if (json)

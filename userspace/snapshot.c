@@ -162,7 +162,7 @@ fail:
 	return err;
 }
 
-static int member_key_cmp(const struct xm_member_key *a, const struct xm_member_key *b)
+int xm_member_key_cmp(const struct xm_member_key *a, const struct xm_member_key *b)
 {
 	if (a->ifindex != b->ifindex)
 		return a->ifindex < b->ifindex ? -1 : 1;
@@ -175,14 +175,14 @@ static int member_key_cmp(const struct xm_member_key *a, const struct xm_member_
 
 static int member_cmp(const void *a, const void *b)
 {
-	return member_key_cmp(&((const struct xm_member_entry *)a)->key,
+	return xm_member_key_cmp(&((const struct xm_member_entry *)a)->key,
 			      &((const struct xm_member_entry *)b)->key);
 }
 
 static int src_cmp(const void *a, const void *b)
 {
 	const struct xm_member_src_entry *x = a, *y = b;
-	int d = member_key_cmp(&x->key.g, &y->key.g);
+	int d = xm_member_key_cmp(&x->key.g, &y->key.g);
 
 	return d ? d : memcmp(x->key.source, y->key.source, sizeof(x->key.source));
 }
@@ -246,10 +246,10 @@ static int read_members(struct xm_reader *r, struct xm_snapshot *s)
 	qsort(s->srcs, ns, sizeof(*s->srcs), src_cmp);
 	/* Both sorted by membership: one merge gives each its sources. */
 	for (i = k = 0; i < n; i++) {
-		while (k < ns && member_key_cmp(&s->srcs[k].key.g, &s->members[i].key) < 0)
+		while (k < ns && xm_member_key_cmp(&s->srcs[k].key.g, &s->members[i].key) < 0)
 			k++;
 		s->members[i].first_src = k;
-		while (k < ns && !member_key_cmp(&s->srcs[k].key.g, &s->members[i].key))
+		while (k < ns && !xm_member_key_cmp(&s->srcs[k].key.g, &s->members[i].key))
 			k++;
 		s->members[i].nsrc = k - s->members[i].first_src;
 	}

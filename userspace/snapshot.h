@@ -112,4 +112,8 @@ int xm_members_of_flow(const struct xm_snapshot *s, const struct xm_flow_key *k)
 /* The same group: family and address equal. */
 bool xm_same_group(uint8_t fa, const __be32 *a, uint8_t fb, const __be32 *b);
 
+/* Memberships in the order every reader shows them: interface, VLAN,
+ * family, group. */
+int xm_member_key_cmp(const struct xm_member_key *a, const struct xm_member_key *b);
+
 #endif
