@@ -48,3 +48,16 @@ $(BENCH_TOP): $(O)/obj/bench/bench_top.o $(TOP_OBJ) $(LIBXM)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lm
+
+# The accelerator's per-packet cost with 1, 1000 and 1000000 forwarding
+# entries (bench_accel.c).
+BENCH_ACCEL := $(O)/bench/bench_accel
+bench-bins: $(BENCH_ACCEL)
+
+$(O)/obj/bench/bench_accel.o: $(O)/bpf/xdp_mcast.skel.h
+
+$(BENCH_ACCEL): $(O)/obj/bench/bench_accel.o $(LIBXM)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
