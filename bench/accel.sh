@@ -37,9 +37,10 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . tests/ns/lib.sh
+# shellcheck disable=SC2034 # read by lib.sh's cleanup
 XM_RUN=xb-$$	# this run's namespaces: xb-<pid>-*; lib.sh's cleanup removes them
 
-ROUNDS=3 WINDOW=2 KS="1 4 8" OUT= PNG=
+ROUNDS=3 WINDOW=2 KS="1 4 8" OUT='' PNG=
 while getopts "r:w:k:o:p:" o; do
 	case $o in
 	r) ROUNDS=$OPTARG ;;
@@ -98,7 +99,9 @@ for i in $(seq 1 "$KMAX"); do
 	ip -n "$NS_RTR" link set "dn$i" up
 	ip -n "$ns" link set eth0 up
 	# the best ipmr configuration: a multicast route on every egress device
-	ip -n "$NS_RTR" route add 224.0.0.0/4 dev "dn$i" table "$((100 + i))" 2>/dev/null
+	# (with it the output route of each copy is cached; without, ipmr makes
+	# a new one per copy)
+	ip -n "$NS_RTR" route add 224.0.0.0/4 dev "dn$i" metric "$i" || exit 1
 	bpftool prog loadall "$OBJ" "$BPFFS/r$i" type xdp || exit 1
 	pin_maps "$BPFFS/r$i" || exit 1
 	ip -n "$ns" link set dev eth0 xdp pinned "$BPFFS/r$i/xdp_count" || exit 1
@@ -136,15 +139,17 @@ up_accel() {
 }
 down_accel() { xmd_stop xmd; }
 up_ceiling() {
-	local i
+	local i idx
 	for i in $(seq 1 "$KMAX"); do
-		bpftool map delete pinned "$BPFFS/rtr_maps/bench_ports" key $(le32 "$i") 2>/dev/null
-	done
-	for i in $(seq 1 "$1"); do
-		local idx
-		idx=$(ip netns exec "$NS_RTR" cat "/sys/class/net/dn$i/ifindex")
-		ip netns exec "$NS_RTR" bpftool map update pinned "$BPFFS/rtr_maps/bench_ports" \
-			key $(le32 "$idx") value $(le32 "$idx") || return 1
+		idx=$(ip netns exec "$NS_RTR" cat "/sys/class/net/dn$i/ifindex") || return 1
+		# shellcheck disable=SC2046 # le32 prints the key's four bytes
+		if [ "$i" -le "$1" ]; then
+			ip netns exec "$NS_RTR" bpftool map update pinned "$BPFFS/rtr_maps/bench_ports" \
+				key $(le32 "$idx") value $(le32 "$idx") || return 1
+		else
+			bpftool map delete pinned "$BPFFS/rtr_maps/bench_ports" key $(le32 "$idx") \
+				2>/dev/null
+		fi
 	done
 	ip -n "$NS_RTR" link set dev up0 xdp pinned "$BPFFS/rtr/xdp_bcast"
 }
@@ -183,6 +188,7 @@ window() {
 	}' <<<"$line"
 }
 
+log "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 SCEN=(kernel accel ceiling drop)
 RES=$XM_TMP/res.tsv
 printf 'k\tround\tscenario\toffered_pps\tdelivered_pps\tns_per_in_pkt\tloss\twindow\n' | tee "$RES"
@@ -200,6 +206,7 @@ for k in $KS; do
 	done
 done
 [ -n "$OUT" ] && cp "$RES" "$OUT"
+log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- summary ----
 "$XM_PY" - "$RES" <<'EOF'
