@@ -48,3 +48,31 @@ $(BENCH_TOP): $(O)/obj/bench/bench_top.o $(TOP_OBJ) $(LIBXM)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lm
+
+# The accelerator's per-packet cost with 1, 1000 and 1000000 forwarding
+# entries (bench_accel.c), and the counting receiver of the throughput
+# bench (bench/accel.sh): bench_count.bpf.o, loaded with `ip link`.
+BENCH_ACCEL := $(O)/bench/bench_accel
+BENCH_COUNT := $(O)/bench/bench_count.bpf.o
+bench-bins: $(BENCH_ACCEL) $(BENCH_COUNT)
+
+$(O)/obj/bench/bench_accel.o: $(O)/bpf/xdp_mcast.skel.h
+
+$(BENCH_ACCEL): $(O)/obj/bench/bench_accel.o $(LIBXM)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BENCH_COUNT): bench/bench_count.bpf.c $(BPF_HEADERS)
+	$(call msg,BPF,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# The throughput bench's generator and counter reader (bench_gen.c).
+BENCH_GEN := $(O)/bench/bench_gen
+bench-bins: $(BENCH_GEN)
+
+$(BENCH_GEN): $(O)/obj/bench/bench_gen.o
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
