@@ -72,7 +72,7 @@ $(BENCH_COUNT): bench/bench_count.bpf.c $(BPF_HEADERS)
 BENCH_GEN := $(O)/bench/bench_gen
 bench-bins: $(BENCH_GEN)
 
-$(BENCH_GEN): $(O)/obj/bench/bench_gen.o
+$(BENCH_GEN): $(O)/obj/bench/bench_gen.o $(LIBXM)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

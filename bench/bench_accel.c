@@ -39,6 +39,7 @@
 #include <bpf/libbpf.h>
 
 #include "xdp_mcast_kern_user.h"
+#include "util.h"
 #include "xdp_mcast.skel.h"
 
 #define IFINDEX		1	/* lo: in every namespace */
@@ -58,17 +59,6 @@ struct inst {
 
 static unsigned char frame[60];
 
-static __u16 csum(const void *p, size_t len)
-{
-	const __u16 *w = p;
-	__u32 s = 0;
-
-	for (; len > 1; len -= 2)
-		s += *w++;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return ~s;
-}
 
 static void build_frame(void)
 {
@@ -88,7 +78,7 @@ static void build_frame(void)
 	ip->protocol = IPPROTO_UDP;
 	ip->saddr = htonl(0xc0000201);	/* 192.0.2.1 */
 	ip->daddr = htonl(0xef010101);	/* 239.1.1.1 */
-	ip->check = csum(ip, sizeof(*ip));
+	ip->check = htons(xm_csum_fold(xm_csum_add(0, ip, sizeof(*ip))));
 	udp->source = htons(5000);
 	udp->dest = htons(5001);
 	udp->len = htons(sizeof(frame) - sizeof(*eth) - sizeof(*ip));

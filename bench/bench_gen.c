@@ -39,6 +39,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "util.h"
+
 #define FRAME_LEN	64
 #define GEN_TTL		16
 
@@ -50,17 +52,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static __u16 csum(const void *p, size_t len)
-{
-	const __u16 *w = p;
-	__u32 s = 0;
-
-	for (; len > 1; len -= 2)
-		s += *w++;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return ~s;
-}
 
 static int pin_cpu(int cpu)
 {
@@ -140,7 +131,7 @@ static int gen(int argc, char **argv)
 	ip->protocol = IPPROTO_UDP;
 	ip->saddr = src.s_addr;
 	ip->daddr = grp.s_addr;
-	ip->check = csum(ip, sizeof(*ip));
+	ip->check = htons(xm_csum_fold(xm_csum_add(0, ip, sizeof(*ip))));
 	udp->source = htons(5000);
 	udp->dest = htons(5001);
 	udp->len = htons(FRAME_LEN - sizeof(*eth) - sizeof(*ip));

@@ -64,7 +64,8 @@ $(TEST_MSHIP): $(O)/san/tests/unit/test_mship.o $(LIBXM_SAN)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
-$(FUZZ_MSHIP): tests/fuzz/fuzz_mship.c userspace/ctrl.c userspace/mship.c $(USER_HEADERS)
+$(FUZZ_MSHIP): tests/fuzz/fuzz_mship.c userspace/ctrl.c userspace/mship.c userspace/util.c \
+		$(USER_HEADERS)
 	$(call msg,FUZZ,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(CFLAGS) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)

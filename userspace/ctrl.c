@@ -195,32 +195,12 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	if (len & 1)
-		sum += (uint64_t)p[len - 1] << 8;
-	return sum;
-}
-
-/* Zero when the one's-complement sum, checksum field included, is all
- * ones: the check of RFC 1071. */
-static uint16_t csum_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* RFC 8200 8.1: source, destination, upper-layer length, next header. */
 static uint64_t ipv6_pseudo_sum(const struct xm_ctrl_msg *m, size_t ulen)
 {
-	uint64_t sum = csum_add(0, bytes(m->src), 16);
+	uint64_t sum = xm_csum_add(0, bytes(m->src), 16);
 
-	sum = csum_add(sum, bytes(m->dst), 16);
+	sum = xm_csum_add(sum, bytes(m->dst), 16);
 	return sum + (ulen >> 16) + (ulen & 0xffff) + IPPROTO_ICMPV6;
 }
 
@@ -342,7 +322,7 @@ static enum xm_ctrl_reason parse_igmp(const uint8_t *p, size_t len, struct xm_ct
 {
 	if (len < IGMP_MIN_LEN)
 		return XM_CTRL_BAD_LENGTH;
-	if (csum_fold(csum_add(0, p, len)))
+	if (xm_csum_fold(xm_csum_add(0, p, len)))
 		return XM_CTRL_BAD_CHECKSUM;
 	m->type = p[0];
 	switch (p[0]) {
@@ -407,7 +387,7 @@ static enum xm_ctrl_reason parse_ipv4(const uint8_t *pkt, size_t len, struct xm_
 	m->ttl = pkt[8];
 	memcpy(m->src, pkt + 12, 4);
 	memcpy(m->dst, pkt + 16, 4);
-	if (csum_fold(csum_add(0, pkt, hlen)))
+	if (xm_csum_fold(xm_csum_add(0, pkt, hlen)))
 		return XM_CTRL_BAD_IP_CHECKSUM;
 	if (!ipv4_options(pkt + IPV4_MIN_HLEN, hlen - IPV4_MIN_HLEN, &m->router_alert))
 		return XM_CTRL_BAD_IP_HEADER;
@@ -451,7 +431,7 @@ static enum xm_ctrl_reason parse_mld(const uint8_t *p, size_t len, struct xm_ctr
 {
 	if (len < MLD_MIN_LEN)
 		return XM_CTRL_BAD_LENGTH;
-	if (csum_fold(csum_add(ipv6_pseudo_sum(m, len), p, len)))
+	if (xm_csum_fold(xm_csum_add(ipv6_pseudo_sum(m, len), p, len)))
 		return XM_CTRL_BAD_CHECKSUM;
 	m->type = p[0];
 	switch (p[0]) {

@@ -14,6 +14,7 @@
 
 #include "ctrl.h"
 #include "query.h"
+#include "util.h"
 
 struct out {
 	uint8_t *p;
@@ -38,25 +39,6 @@ static void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = v >> 8;
 	p[1] = v;
-}
-
-/* Ones' complement sum, folded, for checksums over several pieces. */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return ~sum;
 }
 
 static void group_mac(uint8_t family, const __be32 group[4], uint8_t mac[6])
@@ -115,7 +97,7 @@ static size_t build_igmp(struct out *o, const struct xm_mship_action *a,
 	memcpy(ip + 12, &a->src[0], 4);
 	memcpy(ip + 16, &dst[0], 4);
 	ip[20] = 0x94, ip[21] = 0x04;	/* router alert, value 0 */
-	put16(ip + 10, csum_fold(csum_add(0, ip, 24)));
+	put16(ip + 10, xm_csum_fold(xm_csum_add(0, ip, 24)));
 
 	igmp[0] = 0x11;
 	if (a->version == 2)
@@ -131,7 +113,7 @@ static size_t build_igmp(struct out *o, const struct xm_mship_action *a,
 		for (i = 0; i < a->nsrc; i++)
 			memcpy(igmp + 12 + 4 * i, &a->sources[i][0], 4);
 	}
-	put16(igmp + 2, csum_fold(csum_add(0, igmp, igmp_len)));
+	put16(igmp + 2, xm_csum_fold(xm_csum_add(0, igmp, igmp_len)));
 	return o->len;
 }
 
@@ -184,8 +166,8 @@ static size_t build_mld(struct out *o, const struct xm_mship_action *a,
 	memcpy(pseudo, ip + 8, 32);
 	put16(pseudo + 34, mld_len);
 	pseudo[39] = 58;
-	sum = csum_add(0, pseudo, sizeof(pseudo));
-	put16(mld + 2, csum_fold(csum_add(sum, mld, mld_len)));
+	sum = xm_csum_add(0, pseudo, sizeof(pseudo));
+	put16(mld + 2, xm_csum_fold(xm_csum_add(sum, mld, mld_len)));
 	return o->len;
 }
 

@@ -30,4 +30,11 @@ bool xm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Map a negative errno to a sysexits.h exit code. */
 int xm_errno_to_exit(int err);
 
+/* The Internet checksum (RFC 1071): xm_csum_add() sums bytes as 16-bit
+ * big-endian words (an odd length padded with zero), over as many pieces
+ * as needed; xm_csum_fold() folds and complements, giving the checksum in
+ * host order, or 0 over data whose checksum field is right. */
+uint64_t xm_csum_add(uint64_t sum, const void *data, size_t len);
+uint16_t xm_csum_fold(uint64_t sum);
+
 #endif

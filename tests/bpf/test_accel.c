@@ -21,6 +21,7 @@
 #include <linux/if_ether.h>
 
 #include "xdp_mcast_kern_user.h"
+#include "util.h"
 #include "xdp_mcast_test.skel.h"
 #include "../unit/tap.h"
 
@@ -42,17 +43,7 @@ struct frame {
 
 static __u16 csum(const void *data, size_t n)
 {
-	const __u8 *p = data;
-	__u32 s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += p[i] << 8 | p[i + 1];
-	if (n & 1)
-		s += p[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return ~s & 0xffff;
+	return xm_csum_fold(xm_csum_add(0, data, n));
 }
 
 struct spec {
