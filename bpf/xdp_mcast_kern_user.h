@@ -194,8 +194,11 @@ struct xm_flow {
 	__u32 pol_reason;	/* host: the ingress decision, XM_R_FORWARD if allowed */
 	__u32 pol_hit;		/* host: xm_pol_hits index + 1, 0 none */
 	__u32 pad;
+	__u64 copies;		/* host: copies the accelerator sent: for each
+				 * accelerated frame, the ports of the set it
+				 * was redirected to (before any egress drop) */
 };
-_Static_assert(sizeof(struct xm_flow) == 56, "xm_flow layout");
+_Static_assert(sizeof(struct xm_flow) == 64, "xm_flow layout");
 
 /*
  * xm_flow_cache: PERCPU_ARRAY of XM_FLOW_CACHE_SLOTS, a direct-mapped
@@ -217,8 +220,9 @@ struct xm_flow_slot {
 	__u32 pol_epoch;	/* host: epoch the decision below is for, 0 none */
 	__u32 pol_reason;	/* host: enum xm_reason, XM_R_FORWARD if allowed */
 	__u32 pol_hit;		/* host: xm_pol_hits index + 1, 0 none */
+	__u64 copies;		/* host: not yet in xm_flows */
 };
-_Static_assert(sizeof(struct xm_flow_slot) == 96, "xm_flow_slot layout");
+_Static_assert(sizeof(struct xm_flow_slot) == 104, "xm_flow_slot layout");
 
 /*
  * xm_egress_cache: PERCPU_ARRAY of XM_FLOW_CACHE_SLOTS, direct-mapped: the
