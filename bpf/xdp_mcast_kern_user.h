@@ -387,13 +387,18 @@ struct xm_member {
 	__u32 nsources;		/* host: entries in xm_member_src */
 	__u64 expires_ns;	/* host: CLOCK_MONOTONIC; 0 = never */
 	__be32 last_reporter[4];	/* net */
+	__u64 src_expires_ns;	/* host: the timer of every source whose
+				 * expires_ns is XM_SRC_EXPIRES_GROUP */
 };
-_Static_assert(sizeof(struct xm_member) == 32, "xm_member layout");
+_Static_assert(sizeof(struct xm_member) == 40, "xm_member layout");
 #define XM_MEMBER_STATIC	0x1	/* configured, never expires */
 
 /* xm_member_src: HASH, (group key, source) -> struct xm_member_src.  In
  * INCLUDE mode the listed sources are wanted; in EXCLUDE mode the sources
- * with forward = 0 are not. */
+ * with forward = 0 are not.  A source refreshed with the group's latest
+ * report has expires_ns XM_SRC_EXPIRES_GROUP and its timer in the group's
+ * src_expires_ns: a report refreshing 64 sources rewrites one row, not 65
+ * (docs/snooping.md). */
 struct xm_member_src_key {
 	struct xm_member_key g;
 	__be32 source[4];	/* net */
@@ -406,6 +411,7 @@ struct xm_member_src {
 	__u8  pad[7];
 };
 _Static_assert(sizeof(struct xm_member_src) == 16, "xm_member_src layout");
+#define XM_SRC_EXPIRES_GROUP	(~0ULL)	/* expires_ns: see xm_member.src_expires_ns */
 
 /* xm_snoop_ctr: ARRAY of __u64, written by the daemon only: row slot of
  * XM_SNOOP_SLOTS snooping counters per interface (userspace/snoop_ctr.h

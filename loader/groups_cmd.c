@@ -20,7 +20,7 @@
 
 struct srcent {
 	struct xm_member_src_key k;
-	struct xm_member_src v;
+	struct xm_member_src v;	/* expires_ns resolved: never XM_SRC_EXPIRES_GROUP */
 };
 
 struct group {
@@ -242,8 +242,12 @@ int xm_cmd_groups(const char *pin_dir, bool json, const char *ifname)
 		while (k < ns && xm_member_key_cmp(&src[k].k.g, &g[i].key) < 0)
 			k++;
 		g[i].src = &src[k];
-		for (g[i].nsrc = 0; k < ns && !xm_member_key_cmp(&src[k].k.g, &g[i].key); k++)
+		for (g[i].nsrc = 0; k < ns && !xm_member_key_cmp(&src[k].k.g, &g[i].key); k++) {
+			/* Refreshed by the group's latest report: its timer is the group's. */
+			if (src[k].v.expires_ns == XM_SRC_EXPIRES_GROUP)
+				src[k].v.expires_ns = g[i].m.src_expires_ns;
 			g[i].nsrc++;
+		}
 	}
 	if (json)
 		print_json(g, kept);

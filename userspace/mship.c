@@ -597,7 +597,7 @@ static void group_kill(struct xm_mship *m, struct group *g)
 
 static int addr_key_cmp(const void *key, const void *elem)
 {
-	return memcmp(key, ((const struct xm_mship_source *)elem)->addr, 16);
+	return xm_addr16_cmp(key, ((const struct xm_mship_source *)elem)->addr);
 }
 
 static struct xm_mship_source *src_find(const struct group *g, const __be32 a[4])
@@ -1078,7 +1078,7 @@ static bool merge(struct rctx *c, const struct row *r, const __be32 (*b)[4], uin
 		return false;
 	out = c->m->mbuf;
 	while (i < g->nsrc || j < nb) {
-		d = i == g->nsrc ? 1 : j == nb ? -1 : memcmp(g->src[i].addr, b[j], 16);
+		d = i == g->nsrc ? 1 : j == nb ? -1 : xm_addr16_cmp(g->src[i].addr, b[j]);
 		if (d > 0) {
 			if (new_source(c, b[j], r->op[C_NEW], &out[n]))
 				n++;
@@ -1410,22 +1410,24 @@ static void on_query(struct xm_mship *m, struct link *l, int f, const struct xm_
 
 /* ---- messages ---- */
 
-static int addr_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, 16);
-}
-
-/* A record's sources into m->bbuf, sorted, without duplicates. */
+/* A record's sources into m->bbuf, sorted, without duplicates.  Hosts
+ * mostly list them in order already: then there is nothing to sort. */
 static uint32_t load_sources(struct xm_mship *m, const struct xm_ctrl_msg *msg,
 			     const struct xm_ctrl_record *r)
 {
 	uint32_t i, n = 0;
+	bool sorted = true;
 
-	for (i = 0; i < r->nsrc; i++)
+	for (i = 0; i < r->nsrc; i++) {
 		xm_ctrl_source(msg, r->src, i, m->bbuf[i]);
-	qsort(m->bbuf, r->nsrc, sizeof(*m->bbuf), addr_cmp);
+		if (i && xm_addr16_cmp(m->bbuf[i - 1], m->bbuf[i]) >= 0)
+			sorted = false;
+	}
+	if (sorted)
+		return r->nsrc;
+	qsort(m->bbuf, r->nsrc, sizeof(*m->bbuf), xm_addr16_cmp);
 	for (i = 0; i < r->nsrc; i++)
-		if (!n || memcmp(m->bbuf[n - 1], m->bbuf[i], 16))
+		if (!n || xm_addr16_cmp(m->bbuf[n - 1], m->bbuf[i]))
 			memcpy(m->bbuf[n++], m->bbuf[i], 16);
 	return n;
 }

@@ -42,7 +42,7 @@
 #define PUBLISH_EVERY_MS	100
 #define LATENCY_SAMPLES		4096	/* a ring of the newest */
 #define SHADOW_BUCKETS		65536
-#define STALE_BUDGET		128	/* map rows a write_stale() call: ~0.1 ms */
+#define BATCH_ROWS		1024	/* rows a batched map write */
 
 struct link {
 	uint32_t ifindex;
@@ -56,19 +56,37 @@ struct link {
 	const struct xm_conf_phyint *pi;	/* its phyint in the config in force */
 };
 
-/* What was written to xm_member_src for one group. */
+/* A source's row of xm_member_src, as written. */
+struct shadow_src {
+	__be32 addr[4];		/* net */
+	uint64_t expires_ns;	/* XM_SRC_EXPIRES_GROUP, 0, or a time */
+	uint8_t forward;
+};
+
+/* What the maps hold for one group. */
 struct shadow {
 	struct shadow *next;
 	struct xm_mship_key key;
 	uint32_t n, cap;
-	__be32 (*src)[4];
-	bool stale;		/* on the stale list: timers to write */
+	struct shadow_src *src;	/* sorted by address */
+	bool dirty;		/* on the dirty list */
+	bool broken;		/* a row was refused: rewrite them all */
 };
 
+/* A group changed since the maps were written, and the time stamp of the
+ * message that changed it first (0: a timer or the config did). */
+struct dirty {
+	struct shadow *sh;	/* the group's, on no other entry */
+	uint64_t ts;
+};
+
+/* Rows for one batched system call; vals is NULL for deletes. */
 struct batch {
 	void *keys, *vals;
-	size_t n, cap;
+	size_t n, ksz, vsz;
 };
+
+enum { B_SRC_DEL, B_SRC_SET, B_MEMBER_SET, B_MEMBER_DEL, B_COUNT };
 
 struct snoop {
 	struct xm_mship *m;
@@ -86,13 +104,11 @@ struct snoop {
 	uint64_t lat[LATENCY_SAMPLES];
 	uint64_t nlat;
 	uint64_t event_ts;	/* XDP stamp of the message being handled */
-	/* Groups whose timers, reporter or version moved since publish():
-	 * rewritten there, not at once (see on_change()). */
-	struct xm_mship_key *stale;
-	size_t nstale, stale_cap;
-	size_t stale_at;	/* write_stale() goes on from here */
-	bool flushing;		/* a publish() left part of the list */
-	struct batch bm, bs;	/* write_stale()'s rows of xm_members, xm_member_src */
+	struct dirty *changed;	/* groups to write at the end of the turn */
+	size_t nchanged, changed_cap;
+	struct batch b[B_COUNT];
+	struct shadow_src *scratch;	/* write_group()'s new shadow */
+	uint32_t scratch_cap;
 	uint64_t write_failed;	/* map writes the kernel refused */
 	uint64_t generation;	/* bumped by every change of what is forwarded */
 };
@@ -127,15 +143,23 @@ static void count(struct snoop *s, const struct link *l, unsigned int idx)
 
 /* ---- the maps ---- */
 
+/* murmur3's 64-bit finaliser: every input bit reaches the low bits. */
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
 static uint32_t shadow_hash(const struct xm_mship_key *k)
 {
-	const uint8_t *p = (const uint8_t *)k;
-	uint32_t h = 2166136261u;
-	size_t i;
+	uint64_t w[3];
 
-	for (i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h % SHADOW_BUCKETS;
+	_Static_assert(sizeof(*k) == sizeof(w), "shadow_hash() reads three words");
+	memcpy(w, k, sizeof(w));
+	return mix64(w[0] ^ mix64(w[1] ^ mix64(w[2]))) % SHADOW_BUCKETS;
 }
 
 static struct shadow *shadow_get(struct snoop *s, const struct xm_mship_key *k, bool create)
@@ -178,70 +202,121 @@ static void src_key(struct xm_member_src_key *sk, const struct xm_mship_key *k,
 	memcpy(sk->source, src, sizeof(sk->source));
 }
 
-static void src_value(const struct xm_mship_source *src, struct xm_member_src *v)
-{
-	memset(v, 0, sizeof(*v));
-	v->expires_ns = ms_to_ns(src->timer);
-	v->forward = src->timer != 0;
-}
-
-/* A write the kernel refused (a full map): counted on the group's link. */
+/* A write the kernel refused (a full map): counted on the group's link, and
+ * the group's rows are all written again at its next change. */
 static void write_failed(struct snoop *s, const struct xm_mship_key *k, const char *map)
 {
 	struct link *l = link_find(s, k->ifindex, k->vlan);
+	struct shadow *sh = shadow_get(s, k, false);
 
+	if (sh)
+		sh->broken = true;
 	count(s, l ? l : link_find(s, k->ifindex, 0), XM_SNOOP_MAP_WRITE_FAILED);
 	if (!s->write_failed++)
 		pr_warn("cannot write to %s: %s; counted as map_write_failed in stats, "
 			"warned once\n", map, strerror(errno));
 }
 
-/*
- * Write g's sources, and delete the ones written before that it lost.  Both
- * lists are sorted by address (the state machine keeps them so, and the
- * shadow is a copy), so one merge walks them.  A source the kernel refused
- * (a full map) is not remembered as written: it is tried again next time.
- */
-static void write_sources(struct snoop *s, const struct xm_mship_group_view *g)
+static int batch_init(struct batch *b, size_t ksz, size_t vsz)
 {
-	struct shadow *sh = shadow_get(s, &g->key, true);
-	struct xm_member_src_key sk;
-	struct xm_member_src v;
-	uint32_t i = 0, j = 0, n = 0;
-	__be32 (*out)[4];
-
-	if (!sh)
-		return;
-	out = malloc((g->nsrc ? g->nsrc : 1) * sizeof(*out));
-	if (!out)
-		return;
-	while (i < sh->n || j < g->nsrc) {
-		int c = i == sh->n ? 1 : j == g->nsrc ? -1 : memcmp(sh->src[i], g->src[j].addr, 16);
-
-		if (c < 0) {		/* written before, gone now */
-			src_key(&sk, &g->key, sh->src[i++]);
-			bpf_map_delete_elem(s->src_fd, &sk);
-			continue;
-		}
-		if (c == 0)
-			i++;
-		src_value(&g->src[j], &v);
-		src_key(&sk, &g->key, g->src[j].addr);
-		if (bpf_map_update_elem(s->src_fd, &sk, &v, BPF_ANY))
-			write_failed(s, &g->key, XM_MAP_MEMBER_SRC);
-		else
-			c = 0;
-		if (c == 0)	/* in the map, old value or new */
-			memcpy(out[n++], g->src[j].addr, 16);
-		j++;
-	}
-	free(sh->src);
-	sh->src = out;
-	sh->n = n;
-	sh->cap = g->nsrc;
+	b->ksz = ksz;
+	b->vsz = vsz;
+	b->keys = malloc(BATCH_ROWS * ksz);
+	b->vals = vsz ? malloc(BATCH_ROWS * vsz) : NULL;
+	return b->keys && (b->vals || !vsz) ? 0 : -ENOMEM;
 }
 
-static void member_value(const struct xm_mship_group_view *g, struct xm_member *v)
+static void batch_free(struct batch *b)
+{
+	free(b->keys);
+	free(b->vals);
+}
+
+/*
+ * One system call for a batch.  Where the kernel stops (a full map, or a
+ * key to delete that is not there), the rest go one by one, so that each
+ * refused write is counted on its link; a delete of a missing row is not
+ * an error.  Every key starts with its group's struct xm_member_key.
+ */
+static void batch_write(struct snoop *s, struct batch *b, int fd, const char *map)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 done = b->n;
+	size_t i;
+	int err;
+
+	if (!b->n)
+		return;
+	err = b->vals ? bpf_map_update_batch(fd, b->keys, b->vals, &done, &opts) :
+			bpf_map_delete_batch(fd, b->keys, &done, &opts);
+	for (i = err ? done : b->n; i < b->n; i++) {
+		const char *k = (const char *)b->keys + i * b->ksz;
+
+		if (!b->vals)
+			bpf_map_delete_elem(fd, k);
+		else if (bpf_map_update_elem(fd, k, (const char *)b->vals + i * b->vsz, BPF_ANY))
+			write_failed(s, (const struct xm_mship_key *)k, map);
+	}
+	b->n = 0;
+}
+
+/* Sources go before their group, and deletes before writes, so that a
+ * reader that finds a group finds its sources. */
+static void batches_write(struct snoop *s)
+{
+	batch_write(s, &s->b[B_SRC_DEL], s->src_fd, XM_MAP_MEMBER_SRC);
+	batch_write(s, &s->b[B_SRC_SET], s->src_fd, XM_MAP_MEMBER_SRC);
+	batch_write(s, &s->b[B_MEMBER_SET], s->members_fd, XM_MAP_MEMBERS);
+	batch_write(s, &s->b[B_MEMBER_DEL], s->members_fd, XM_MAP_MEMBERS);
+}
+
+/* The next row of batch i, written out first when full. */
+static void *row(struct snoop *s, int i, void **val)
+{
+	struct batch *b = &s->b[i];
+
+	if (b->n == BATCH_ROWS)
+		batches_write(s);
+	if (val)
+		*val = (char *)b->vals + b->n * b->vsz;
+	return (char *)b->keys + b->n++ * b->ksz;
+}
+
+static void queue_src_set(struct snoop *s, const struct xm_mship_key *k,
+			  const struct shadow_src *v)
+{
+	struct xm_member_src *sv;
+
+	src_key(row(s, B_SRC_SET, (void **)&sv), k, v->addr);
+	memset(sv, 0, sizeof(*sv));
+	sv->expires_ns = v->expires_ns;
+	sv->forward = v->forward;
+}
+
+static void queue_src_del(struct snoop *s, const struct xm_mship_key *k, const __be32 addr[4])
+{
+	src_key(row(s, B_SRC_DEL, NULL), k, addr);
+}
+
+/*
+ * The shared source timer: the latest of the running ones, which every
+ * source a report refreshed has.  Sources at it are written as
+ * XM_SRC_EXPIRES_GROUP, so that when the next report refreshes them
+ * again only the group's row changes.
+ */
+static uint64_t shared_timer(const struct xm_mship_group_view *g)
+{
+	uint64_t t = 0;
+	uint32_t i;
+
+	for (i = 0; i < g->nsrc; i++)
+		if (g->src[i].timer != XM_MSHIP_FOREVER && g->src[i].timer > t)
+			t = g->src[i].timer;
+	return t;
+}
+
+static void member_value(const struct xm_mship_group_view *g, uint64_t shared,
+			 struct xm_member *v)
 {
 	uint64_t expires = g->timer;
 	uint32_t i;
@@ -257,172 +332,145 @@ static void member_value(const struct xm_mship_group_view *g, struct xm_member *
 	v->flags = g->is_static ? XM_MEMBER_STATIC : 0;
 	v->nsources = g->nsrc;
 	v->expires_ns = ms_to_ns(expires);
+	v->src_expires_ns = ms_to_ns(shared);
 	memcpy(v->last_reporter, g->reporter, sizeof(v->last_reporter));
 }
 
-/* The group's row of xm_members, and its sources. */
-static void write_group(struct snoop *s, const struct xm_mship_group_view *g)
+/* A group that is gone: its rows go, and what we knew of them. */
+static void write_gone(struct snoop *s, const struct xm_mship_key *key, struct shadow *sh)
 {
-	struct xm_member_key key;
-	struct xm_member v;
+	uint32_t i;
 
-	memcpy(&key, &g->key, sizeof(key));
-	member_value(g, &v);
-	write_sources(s, g);
-	if (bpf_map_update_elem(s->members_fd, &key, &v, BPF_ANY))
-		write_failed(s, &g->key, XM_MAP_MEMBERS);
+	for (i = 0; sh && i < sh->n; i++)
+		queue_src_del(s, key, sh->src[i].addr);
+	memcpy(row(s, B_MEMBER_DEL, NULL), key, sizeof(struct xm_member_key));
+	if (sh)
+		shadow_drop(s, key);
 }
 
 /*
- * What forwards (a group's existence, its filter mode, which sources are
- * wanted) reaches the maps at once.  What only informs (timers, the last
- * reporter, the compatibility version) waits for the next publish(), at
- * most PUBLISH_EVERY_MS: a refresh from every host at every query would
- * otherwise cost a map write per group and per source, and each replaced
- * element is garbage the kernel frees later (docs/bench.md).
+ * Queue the rows that make the maps hold group key as the state machine
+ * has it now: its row of xm_members, and of its sources those that are
+ * new or whose row changed, deleting those it lost.  Both source lists are
+ * sorted by address, so one merge walks them.
+ */
+static void write_group(struct snoop *s, const struct xm_mship_key *key, struct shadow *sh)
+{
+	struct xm_mship_group_view g;
+	struct shadow_src want, *grown;
+	uint32_t i = 0, j = 0, n = 0;
+	struct xm_member *mv;
+	uint64_t shared;
+	bool all;
+
+	if (xm_mship_group_get(s->m, key, &g)) {
+		write_gone(s, key, sh);
+		return;
+	}
+	if (!sh && !(sh = shadow_get(s, key, true)))
+		return;
+	if (g.nsrc > s->scratch_cap) {
+		grown = realloc(s->scratch, g.nsrc * sizeof(*grown));
+		if (!grown)
+			return;
+		s->scratch = grown;
+		s->scratch_cap = g.nsrc;
+	}
+	shared = shared_timer(&g);
+	all = sh->broken;
+	sh->broken = false;
+	while (i < sh->n || j < g.nsrc) {
+		int c = i == sh->n ? 1 : j == g.nsrc ? -1 :
+			xm_addr16_cmp(sh->src[i].addr, g.src[j].addr);
+
+		if (c < 0) {		/* written before, gone now */
+			queue_src_del(s, key, sh->src[i++].addr);
+			continue;
+		}
+		memcpy(want.addr, g.src[j].addr, 16);
+		want.forward = g.src[j].timer != 0;
+		want.expires_ns = shared && g.src[j].timer == shared ? XM_SRC_EXPIRES_GROUP :
+				  ms_to_ns(g.src[j].timer);
+		if (c > 0 || all || sh->src[i].expires_ns != want.expires_ns ||
+		    sh->src[i].forward != want.forward)
+			queue_src_set(s, key, &want);
+		if (c == 0)
+			i++;
+		s->scratch[n++] = want;
+		j++;
+	}
+	if (n > sh->cap) {
+		grown = realloc(sh->src, n * sizeof(*grown));
+		if (!grown) {	/* keep the old shadow, and write it all next time */
+			sh->broken = true;
+			goto group;
+		}
+		sh->src = grown;
+		sh->cap = n;
+	}
+	memcpy(sh->src, s->scratch, n * sizeof(*sh->src));
+	sh->n = n;
+group:
+	memcpy(row(s, B_MEMBER_SET, (void **)&mv), key, sizeof(struct xm_member_key));
+	member_value(&g, shared, mv);
+}
+
+/* Write every changed group, then note how long each took from its report. */
+static void write_changed(struct snoop *s)
+{
+	struct shadow *sh;
+	uint64_t now;
+	size_t i;
+
+	for (i = 0; i < s->nchanged; i++) {
+		sh = s->changed[i].sh;
+		sh->dirty = false;
+		write_group(s, &sh->key, sh);
+	}
+	batches_write(s);
+	now = xm_now_mono_ns();
+	for (i = 0; i < s->nchanged; i++) {
+		if (!s->changed[i].ts)
+			continue;
+		s->lat[s->nlat % LATENCY_SAMPLES] = now - s->changed[i].ts;
+		s->nlat++;
+	}
+	s->nchanged = 0;
+}
+
+/*
+ * Every change is written at the end of the loop turn (snoop_process()),
+ * in batched system calls: a turn drains the ring, so a change is in the
+ * maps within the turn (well under the 10 ms the issue allows).  A group
+ * changed by many reports in one turn is written once.
  */
 static void on_change(void *ctx, const struct xm_mship_change *c)
 {
 	struct snoop *s = ctx;
-	const struct xm_mship_group_view *g = &c->g;
+	struct shadow *sh = shadow_get(s, &c->g.key, true);
+	struct dirty *grown;
+	size_t cap;
 
 	if (c->kind != XM_MSHIP_CHANGED || (c->what & XM_MSHIP_CH_FORWARDING))
 		s->generation++;
-	if (c->kind == XM_MSHIP_DELETED) {
-		struct shadow *sh = shadow_get(s, &g->key, false);
-		struct xm_member_key key;
-		struct xm_member_src_key sk;
-		uint32_t i;
-
-		for (i = 0; sh && i < sh->n; i++) {
-			src_key(&sk, &g->key, sh->src[i]);
-			bpf_map_delete_elem(s->src_fd, &sk);
-		}
-		shadow_drop(s, &g->key);
-		memcpy(&key, &g->key, sizeof(key));
-		bpf_map_delete_elem(s->members_fd, &key);
-	} else if (c->kind == XM_MSHIP_CREATED || (c->what & XM_MSHIP_CH_FORWARDING)) {
-		write_group(s, g);
-	} else {
-		struct shadow *sh = shadow_get(s, &g->key, true);
-
-		if (sh && !sh->stale) {
-			if (s->nstale == s->stale_cap) {
-				size_t cap = s->stale_cap ? 2 * s->stale_cap : 256;
-				void *grown = realloc(s->stale, cap * sizeof(*s->stale));
-
-				if (!grown) {
-					write_group(s, g);
-					goto done;
-				}
-				s->stale = grown;
-				s->stale_cap = cap;
-			}
-			s->stale[s->nstale++] = g->key;
-			sh->stale = true;
+	if (sh && sh->dirty)
+		return;
+	if (sh && s->nchanged == s->changed_cap) {
+		cap = s->changed_cap ? 2 * s->changed_cap : 1024;
+		grown = realloc(s->changed, cap * sizeof(*grown));
+		if (grown) {
+			s->changed = grown;
+			s->changed_cap = cap;
 		}
 	}
-done:
-	if (s->event_ts) {
-		s->lat[s->nlat % LATENCY_SAMPLES] = xm_now_mono_ns() - s->event_ts;
-		s->nlat++;
+	if (!sh || s->nchanged == s->changed_cap) {	/* no memory: write it now */
+		write_group(s, &c->g.key, sh);
+		batches_write(s);
+		return;
 	}
-}
-
-/* Room for n more rows in a batch of key/value pairs. */
-static int batch_room(struct batch *b, size_t n, size_t ksz, size_t vsz)
-{
-	size_t cap;
-	void *k, *v;
-
-	if (b->n + n <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 1024;
-	while (cap < b->n + n)
-		cap *= 2;
-	k = realloc(b->keys, cap * ksz);
-	if (k)
-		b->keys = k;
-	v = realloc(b->vals, cap * vsz);
-	if (v)
-		b->vals = v;
-	if (!k || !v)
-		return -ENOMEM;
-	b->cap = cap;
-	return 0;
-}
-
-/* One system call for the batch; where the kernel stops (a full map),
- * the rest go one by one, so that each refusal is counted on its link.
- * Every key starts with its group's struct xm_member_key. */
-static void batch_write(struct snoop *s, int fd, struct batch *b, size_t ksz, size_t vsz,
-			const char *map)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 done = b->n;
-	size_t i;
-
-	if (b->n && bpf_map_update_batch(fd, b->keys, b->vals, &done, &opts)) {
-		for (i = done; i < b->n; i++) {
-			const char *k = (const char *)b->keys + i * ksz;
-
-			if (bpf_map_update_elem(fd, k, (const char *)b->vals + i * vsz, BPF_ANY))
-				write_failed(s, (const struct xm_mship_key *)k, map);
-		}
-	}
-	b->n = 0;
-}
-
-/*
- * The groups on the stale list, as they are now (gone ones are skipped),
- * in two batched writes: their rows of xm_members and their sources.  A
- * group whose sources differ from what the maps hold (a write refused
- * before) goes through write_group() and its diff instead.  At most about
- * budget rows a call, so that reports waiting in the ring are not held up
- * behind a long list (the rest goes at the next snoop_process()).  Returns
- * true when the list is done.
- */
-static bool write_stale(struct snoop *s, size_t budget)
-{
-	struct xm_mship_group_view g;
-	struct xm_member_src_key *sk;
-	struct xm_member_src *sv;
-	struct xm_member *mv;
-	struct shadow *sh;
-	size_t i;
-	uint32_t j;
-
-	for (i = s->stale_at; i < s->nstale && s->bm.n + s->bs.n < budget; i++) {
-		sh = shadow_get(s, &s->stale[i], false);
-		if (!sh || !sh->stale)
-			continue;
-		sh->stale = false;
-		if (xm_mship_group_get(s->m, &s->stale[i], &g))
-			continue;
-		if (sh->n != g.nsrc || batch_room(&s->bm, 1, sizeof(struct xm_member_key),
-						  sizeof(struct xm_member)) ||
-		    batch_room(&s->bs, g.nsrc, sizeof(*sk), sizeof(*sv))) {
-			write_group(s, &g);
-			continue;
-		}
-		memcpy((struct xm_member_key *)s->bm.keys + s->bm.n, &g.key,
-		       sizeof(struct xm_member_key));
-		mv = (struct xm_member *)s->bm.vals + s->bm.n++;
-		member_value(&g, mv);
-		for (j = 0; j < g.nsrc; j++) {
-			sk = (struct xm_member_src_key *)s->bs.keys + s->bs.n;
-			sv = (struct xm_member_src *)s->bs.vals + s->bs.n++;
-			src_key(sk, &g.key, g.src[j].addr);
-			src_value(&g.src[j], sv);
-		}
-	}
-	s->stale_at = i;
-	if (i == s->nstale)
-		s->nstale = s->stale_at = 0;
-	batch_write(s, s->members_fd, &s->bm, sizeof(struct xm_member_key),
-		    sizeof(struct xm_member), XM_MAP_MEMBERS);
-	batch_write(s, s->src_fd, &s->bs, sizeof(*sk), sizeof(*sv), XM_MAP_MEMBER_SRC);
-	return !s->nstale;
+	s->changed[s->nchanged].sh = sh;
+	s->changed[s->nchanged++].ts = s->event_ts;
+	sh->dirty = true;
 }
 
 /* ---- queries ---- */
@@ -583,8 +631,6 @@ static void publish(struct snoop *s, uint64_t now)
 	uint32_t slot, idx, i;
 	int k;
 
-	if (!s->flushing)
-		s->flushing = !write_stale(s, STALE_BUDGET);
 	for (slot = 1; slot < XM_MAX_IFACES; slot++) {
 		if (!s->dirty[slot])
 			continue;
@@ -756,6 +802,7 @@ int snoop_apply(struct snoop *s, const struct xm_conf *conf)
 		err = static_join(s, &conf->joins[i], now, true);
 	if (first && !err)
 		adopt_pinned(s);
+	write_changed(s);
 	return err;
 }
 
@@ -893,11 +940,18 @@ int snoop_init(struct snoop **out, const char *pin_dir, bool send)
 		return -ENOMEM;
 	s->msg = calloc(1, sizeof(*s->msg));
 	s->pkt_fd = -1;
+	err = batch_init(&s->b[B_SRC_DEL], sizeof(struct xm_member_src_key), 0) ?:
+	      batch_init(&s->b[B_SRC_SET], sizeof(struct xm_member_src_key),
+			 sizeof(struct xm_member_src)) ?:
+	      batch_init(&s->b[B_MEMBER_SET], sizeof(struct xm_member_key),
+			 sizeof(struct xm_member)) ?:
+	      batch_init(&s->b[B_MEMBER_DEL], sizeof(struct xm_member_key), 0);
 	maps[0].fd = &s->ring_fd, maps[1].fd = &s->members_fd, maps[2].fd = &s->src_fd;
 	maps[3].fd = &s->ctr_fd, maps[4].fd = &s->config_fd, maps[5].fd = &s->ifaces_fd;
 	for (i = 0; i < ARRAY_SIZE(maps); i++)
 		*maps[i].fd = -1;
-	err = s->msg ? 0 : -ENOMEM;
+	if (!err && !s->msg)
+		err = -ENOMEM;
 	for (i = 0; i < ARRAY_SIZE(maps) && !err; i++) {
 		err = xm_pin_join(path, sizeof(path), pin_dir, maps[i].name);
 		if (!err && (*maps[i].fd = bpf_obj_get(path)) < 0)
@@ -951,8 +1005,6 @@ int snoop_timeout_ms(const struct snoop *s)
 	uint64_t due = xm_mship_next_deadline(s->m), now = snoop_now_ms();
 	uint64_t publish = s->published_ms + PUBLISH_EVERY_MS;
 
-	if (s->flushing)
-		return 0;
 	if (publish < due)
 		due = publish;
 	if (due == XM_MSHIP_FOREVER)
@@ -967,17 +1019,14 @@ void snoop_process(struct snoop *s)
 	ring_buffer__consume(s->rb);
 	now = snoop_now_ms();
 	xm_mship_tick(s->m, now);
-	if (s->flushing)
-		s->flushing = !write_stale(s, STALE_BUDGET);
+	write_changed(s);
 	if (now >= s->published_ms + PUBLISH_EVERY_MS)
 		publish(s, now);
 }
 
 void snoop_flush(struct snoop *s)
 {
-	while (!write_stale(s, SIZE_MAX))
-		;
-	s->flushing = false;
+	write_changed(s);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -1046,11 +1095,10 @@ void snoop_exit(struct snoop *s)
 			s->shadow[i] = next;
 		}
 	}
-	free(s->stale);
-	free(s->bm.keys);
-	free(s->bm.vals);
-	free(s->bs.keys);
-	free(s->bs.vals);
+	free(s->changed);
+	free(s->scratch);
+	for (i = 0; i < B_COUNT; i++)
+		batch_free(&s->b[i]);
 	free(s->msg);
 	free(s);
 }

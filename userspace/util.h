@@ -37,4 +37,25 @@ int xm_errno_to_exit(int err);
 uint64_t xm_csum_add(uint64_t sum, const void *data, size_t len);
 uint16_t xm_csum_fold(uint64_t sum);
 
+/* Order two 16-byte addresses as memcmp() would (-1, 0, 1), in two 64-bit
+ * compares: the state machine and the snooping module merge sorted source
+ * lists with it, and memcmp() through the PLT was a fifth of a report. */
+static inline int xm_addr16_cmp(const void *a, const void *b)
+{
+	uint64_t x[2], y[2];
+
+	__builtin_memcpy(x, a, 16);
+	__builtin_memcpy(y, b, 16);
+	if (x[0] != y[0]) {
+		x[0] = __builtin_bswap64(x[0]);
+		y[0] = __builtin_bswap64(y[0]);
+		return x[0] < y[0] ? -1 : 1;
+	}
+	if (x[1] == y[1])
+		return 0;
+	x[1] = __builtin_bswap64(x[1]);
+	y[1] = __builtin_bswap64(y[1]);
+	return x[1] < y[1] ? -1 : 1;
+}
+
 #endif

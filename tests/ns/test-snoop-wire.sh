@@ -345,9 +345,12 @@ expect_eq "matrix: m0's counters: 12 setups and 12 records of each family, Q(G) 
 #   239.2.0.3  IS_EX({1}) at 0, ALLOW({2}) at 2 s: EXCLUDE({2},{1}); at 5 s
 #              the group timer runs out: INCLUDE({2}), 1 forgotten
 #              (RFC 3376 6.5); at 7 s source 2 runs out: deleted
+#   239.2.0.4  IS_IN({1,2}) at 0, IS_IN({2}) at 2 s: source 2's timer moves
+#              on, source 1's stays (a source left behind by a refresh keeps
+#              its own timer in xm_member_src; docs/snooping.md)
 T_T0=$(now)
 wire "t0w v3 is_ex/239.2.0.1" "t0w v2 239.2.0.2" "t0w mld2 is_ex/ff0e::2:1" \
-	"t0w v3 is_ex/239.2.0.3/${S4}1"
+	"t0w v3 is_ex/239.2.0.3/${S4}1" "t0w v3 is_in/239.2.0.4/${S4}1,${S4}2"
 wait_until 2 state_is t0 239.2.0.3 "exclude ${S4}1-"
 expect_eq "timeouts: four groups learned" \
 	"exclude / exclude / exclude / exclude ${S4}1-" \
@@ -355,10 +358,20 @@ expect_eq "timeouts: four groups learned" \
 expect_eq "timeouts: the IGMPv2 report puts its group in IGMPv2 compatibility" 2 \
 	"$(gjson t0 239.2.0.2 'g["compat_version"]')"
 sleep 2
-wire "t0w v3 allow/239.2.0.3/${S4}2"
+wire "t0w v3 allow/239.2.0.3/${S4}2" "t0w v3 is_in/239.2.0.4/${S4}2"
 groups_now
 expect_eq "timeouts: ALLOW({2}) 2 s later: EXCLUDE(X={2}, Y={1})" "exclude ${S4}1- ${S4}2+" \
 	"$(state t0 239.2.0.3)"
+# src_timers: 239.2.0.4's source timers as set, seconds from T_T0.
+src_timers() {
+	gjson t0 239.2.0.4 '" ".join(str(s["expires_in"]) for s in g["sources"])' |
+		awk -v a="$T_T0" -v b="$EPOCHREALTIME" '{ for (i = 1; i <= NF; i++) printf "%.2f ", $i + b - a }'
+}
+src_moved() { read -r a b <<<"$(src_timers)"; within 6.8 7.9 "${b:-0}"; }
+wait_until 1 src_moved
+read -r a b <<<"$(src_timers)"
+expect_eq "timeouts: IS_IN({2}) 2 s after IS_IN({1,2}): source 2 runs until 7 s, source 1 still until 5 s ($a $b)" \
+	yes "$(within 4.8 5.9 "${a:-0}" && within 6.8 7.9 "${b:-0}" && echo yes || echo no)"
 all_gone() {
 	groups_now && [ "$(state t0 239.2.0.1)$(state t0 239.2.0.2)$(state t0 ff0e::2:1)" = nonenonenone ]
 }
