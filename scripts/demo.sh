@@ -3,7 +3,8 @@
 #
 # Builds a source host, a router and three receiver hosts (tests/ns/lib.sh),
 # attaches xdp-mcast to the router's four interfaces, starts smcroute with
-# static multicast routes, sends six streams (two sources to one group, an
+# static multicast routes (or, on a kernel without multicast routing, the
+# xdp-mcast daemon forwarding the same routes in accelerate mode), sends six streams (two sources to one group, an
 # IPv6 group, a TTL-1 stream and link-local mDNS), prints what xdp-mcast
 # counts every second, then what each receiver got, and removes everything.
 # Builds nothing itself: `make demo` builds first.  Needs root.
@@ -21,7 +22,15 @@ GEN=$XM_BUILD/mcast-gen
 for need in "$XM" "$GEN"; do
 	[ -x "$need" ] || { echo "demo: $need is missing; run make demo (it builds first)" >&2; exit 1; }
 done
-command -v smcrouted >/dev/null || { echo "demo: smcrouted is missing; run make deps" >&2; exit 1; }
+# Who forwards: the kernel's multicast routing, driven by smcroute, with
+# xdp-mcast filtering; or, on a kernel built without multicast routing,
+# xdp-mcast itself in accelerate mode, from the same routes.
+if NO_MROUTE=$(kernel_mroute_missing); then
+	FORWARDER=xdp-mcast
+else
+	FORWARDER=kernel
+	command -v smcrouted >/dev/null || { echo "demo: smcrouted is missing; run make deps" >&2; exit 1; }
+fi
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 [ -t 1 ] || bold() { printf '\n== %s\n' "$*"; }
@@ -43,16 +52,38 @@ xm load --mode native up0 dn1 dn2 dn3 || { echo "demo: xdp-mcast load failed" >&
 wait_until 5 topo_links_up
 xm status | sed 's/^./  &/'
 
-bold "3. smcroute: the kernel forwards by these static routes"
 ROUTES="mroute from up0 group 239.1.1.1 to dn1 dn2
 mroute from up0 source $SRC_IP4 group 239.2.2.2 to dn2 dn3
 mroute from up0 group 239.3.3.3 to dn1
 mroute from up0 group ff0e::114 to dn1 dn3"
-smcroute_start "phyint up0 enable
+if [ "$FORWARDER" = kernel ]; then
+	bold "3. smcroute: the kernel forwards by these static routes"
+	smcroute_start "phyint up0 enable
 phyint dn1 enable
 phyint dn2 enable
 phyint dn3 enable
 $ROUTES" || { echo "demo: smcrouted did not start; see $SMC_LOG" >&2; exit 1; }
+else
+	bold "3. xdp-mcast daemon, accelerate mode: XDP forwards by these static routes"
+	echo "  ($NO_MROUTE: the kernel cannot forward multicast here)"
+	# A frame redirected into a veth needs NAPI on the receiving end.
+	for h in 1 2 3; do
+		ip -n "${NS_HOST[$h]}" link set dev eth0 xdp obj "$XM_BUILD/bpf/xdp_pass.bpf.o" \
+			sec xdp || { echo "demo: cannot attach xdp_pass to h$h" >&2; exit 1; }
+	done
+	# A veth hands its peer UDP with the checksum left to offload; a frame
+	# XDP redirects keeps it partial (a NIC fills it in on the wire), so the
+	# source computes its checksums itself (docs/accelerate.md).
+	ip netns exec "$NS_SRC" ethtool -K eth0 tx off >/dev/null ||
+		{ echo "demo: ethtool -K eth0 tx off failed on the source; run make deps" >&2; exit 1; }
+	CONF=$XM_TMP/xdp-mcast.conf
+	printf 'phyint %s forwarding accelerate\n' up0 dn1 dn2 dn3 >"$CONF"
+	echo "$ROUTES" >>"$CONF"
+	export XDP_MCAST_PIN_PATH=$PIN
+	xmd_start xmd "$NS_RTR" "$CONF" ||
+		{ echo "demo: the daemon did not start" >&2; exit 1; }
+	wait_until 5 topo_links_up
+fi
 echo "$ROUTES" | sed 's/^/  /'
 
 # Receivers: name, namespace, interface, group, extra options.
@@ -163,4 +194,5 @@ cat <<'EOF'
 EOF
 
 bold "8. xdp-mcast unload --all, then everything is removed"
-xm unload --all && echo "  unloaded; namespaces, smcrouted and the bpffs mount go on exit"
+[ "$FORWARDER" = kernel ] || xmd_stop xmd
+xm unload --all && echo "  unloaded; namespaces, $([ "$FORWARDER" = kernel ] && echo "smcrouted, ")and the bpffs mount go on exit"

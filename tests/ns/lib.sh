@@ -378,6 +378,18 @@ topo_router_ifaces() {
 
 # ---- smcroute on the router ----
 
+# kernel_mroute_missing: when this kernel cannot route multicast (no ipmr
+# or ip6mr: CONFIG_IP_MROUTE, CONFIG_IPV6_MROUTE), print why and succeed;
+# else fail, silently.  The suites that forward through the kernel, or
+# compare with it, skip then: smcroute would start and route nothing.
+kernel_mroute_missing() {
+	local missing=
+	[ -e /proc/net/ip_mr_vif ] || missing=CONFIG_IP_MROUTE
+	[ -e /proc/net/ip6_mr_vif ] || missing="${missing:+$missing and }CONFIG_IPV6_MROUTE"
+	[ -n "$missing" ] || return 1
+	echo "this kernel has no multicast routing ($missing not set)"
+}
+
 # smcroute_start CONF_TEXT: write CONF_TEXT to a file, start smcrouted in
 # the router namespace in the foreground (logging to $XM_TMP/smcroute.log)
 # and wait until its control socket answers.

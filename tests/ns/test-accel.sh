@@ -42,6 +42,10 @@ if ! command -v smcrouted >/dev/null || ! command -v smcroutectl >/dev/null; the
 	echo "ok - accelerator differential # SKIP smcroute is not installed (make deps)"
 	exit 0
 fi
+if why=$(kernel_mroute_missing); then
+	echo "ok - accelerator differential # SKIP $why"
+	exit 0
+fi
 
 WIRE=$XM_ROOT/tests/ns/accel-wire.py
 topo_create 3

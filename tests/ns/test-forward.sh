@@ -27,6 +27,10 @@ if ! command -v smcrouted >/dev/null || ! command -v smcroutectl >/dev/null; the
 	echo "ok - forwarding through xdp-mcast # SKIP smcroute is not installed (make deps)"
 	exit 0
 fi
+if why=$(kernel_mroute_missing); then
+	echo "ok - forwarding through xdp-mcast # SKIP $why"
+	exit 0
+fi
 
 # ---- the plan ----
 #

@@ -22,6 +22,10 @@ if ! command -v smcrouted >/dev/null || ! command -v smcroutectl >/dev/null; the
 	echo "ok - the kernel MFC mirror # SKIP smcroute is not installed (make deps)"
 	exit 0
 fi
+if why=$(kernel_mroute_missing); then
+	echo "ok - the kernel MFC mirror # SKIP $why"
+	exit 0
+fi
 T0=$SECONDS
 
 topo_create 3

@@ -46,6 +46,10 @@ if ! command -v smcrouted >/dev/null || ! command -v smcroutectl >/dev/null; the
 	echo "ok - scope policy end to end # SKIP smcroute is not installed (make deps)"
 	exit 0
 fi
+if why=$(kernel_mroute_missing); then
+	echo "ok - scope policy end to end # SKIP $why"
+	exit 0
+fi
 
 # ---- topology, routes ----
 

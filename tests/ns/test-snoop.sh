@@ -77,8 +77,12 @@ for need in "$XM_BIN" "$XM_GEN"; do
 		exit 0
 	fi
 done
-HAVE_SMCROUTE=yes HAVE_TCPDUMP=yes
-command -v smcrouted >/dev/null && command -v smcroutectl >/dev/null || HAVE_SMCROUTE=
+HAVE_SMCROUTE=yes HAVE_TCPDUMP=yes NO_SMCROUTE_WHY=
+command -v smcrouted >/dev/null && command -v smcroutectl >/dev/null ||
+	HAVE_SMCROUTE= NO_SMCROUTE_WHY="smcroute is not installed (make deps)"
+if [ -n "$HAVE_SMCROUTE" ] && NO_SMCROUTE_WHY=$(kernel_mroute_missing); then
+	HAVE_SMCROUTE=
+fi
 command -v tcpdump >/dev/null || HAVE_TCPDUMP=
 
 # ---- the router, the hosts and the bridge ----
@@ -437,7 +441,7 @@ if [ -n "$HAVE_SMCROUTE" ]; then
 	tx_start 3-tx "$NS_SRC" eth0 $RS_GROUP "$SRC_IP4" -n 0 -r 200 -t 16
 	check "restart: before, smcroute routes $RS_GROUP to h3" wait_until 5 eval '[ "$(rx_count 3-h3)" -ge 50 ]'
 else
-	skip "restart: traffic through the router" "smcroute is not installed (make deps)"
+	skip "restart: traffic through the router" "$NO_SMCROUTE_WHY"
 fi
 prog_ids=$(xdp_prog_ids)
 links=$(xm status -j | json_get '" ".join(str(i["link_id"]) for i in d["interfaces"])')
