@@ -5,10 +5,12 @@
  * - Links are (ifindex, VLAN).  A phyint's untagged link is set up from the
  *   config; a tagged link is set up, with the phyint's settings, the first
  *   time a message arrives with that VLAN tag.
- * - Every change the state machine reports is written to the maps at once,
- *   so a report is in xm_members within a ring-buffer wakeup.  Sources are
- *   written as a diff against what was written before (kept here), so a
- *   refresh costs one map update, not one per source.
+ * - Every change the state machine reports is written to the maps when the
+ *   loop turn ends (at most 1 ms later), in batched calls, a group once
+ *   however many reports of the turn changed it.  Sources are written as a
+ *   diff against what was written before (kept here), and those a report
+ *   refreshed share the group's timer, so a refresh costs one map row, not
+ *   one per source (docs/snooping.md).
  * - Messages beyond a link's ctrl-rate (a token bucket, one second deep)
  *   are refused and counted before they are parsed.
  * - Counters are published at most every 100 ms and at exit.
@@ -43,6 +45,7 @@
 #define LATENCY_SAMPLES		4096	/* a ring of the newest */
 #define SHADOW_BUCKETS		65536
 #define BATCH_ROWS		1024	/* rows a batched map write */
+#define WRITE_WITHIN_NS		1000000	/* a change waits at most this for its turn's end */
 
 struct link {
 	uint32_t ifindex;
@@ -106,6 +109,7 @@ struct snoop {
 	uint64_t event_ts;	/* XDP stamp of the message being handled */
 	struct dirty *changed;	/* groups to write at the end of the turn */
 	size_t nchanged, changed_cap;
+	uint64_t changed_since;	/* CLOCK_MONOTONIC ns of the oldest of them */
 	struct batch b[B_COUNT];
 	struct shadow_src *scratch;	/* write_group()'s new shadow */
 	uint32_t scratch_cap;
@@ -440,9 +444,9 @@ static void write_changed(struct snoop *s)
 
 /*
  * Every change is written at the end of the loop turn (snoop_process()),
- * in batched system calls: a turn drains the ring, so a change is in the
- * maps within the turn (well under the 10 ms the issue allows).  A group
- * changed by many reports in one turn is written once.
+ * or once the oldest has waited WRITE_WITHIN_NS, in batched system calls:
+ * well within the 10 ms the issue allows.  A group changed by many
+ * reports in one turn is written once.
  */
 static void on_change(void *ctx, const struct xm_mship_change *c)
 {
@@ -468,6 +472,8 @@ static void on_change(void *ctx, const struct xm_mship_change *c)
 		batches_write(s);
 		return;
 	}
+	if (!s->nchanged)
+		s->changed_since = xm_now_mono_ns();
 	s->changed[s->nchanged].sh = sh;
 	s->changed[s->nchanged++].ts = s->event_ts;
 	sh->dirty = true;
@@ -614,6 +620,9 @@ void snoop_event(struct snoop *s, const void *data, size_t len)
 			s->own[l->slot][XM_SNOOP_BASE_SKIP + i] += s->msg->skipped[i];
 			s->dirty[l->slot] = true;
 		}
+	/* A long turn (a ring full of new 64-source groups) writes as it goes. */
+	if (s->nchanged && xm_now_mono_ns() - s->changed_since >= WRITE_WITHIN_NS)
+		write_changed(s);
 }
 
 static int ring_cb(void *ctx, void *data, size_t len)
