@@ -22,6 +22,10 @@ if ! command -v smcrouted >/dev/null || ! command -v smcroutectl >/dev/null; the
 	echo "ok - the kernel MFC mirror # SKIP smcroute is not installed (make deps)"
 	exit 0
 fi
+if ! kernel_mroute; then
+	echo "ok - the kernel MFC mirror # SKIP this kernel has no multicast routing (CONFIG_IP_MROUTE)"
+	exit 0
+fi
 T0=$SECONDS
 
 topo_create 3
