@@ -19,6 +19,10 @@
 #     the downstream receiver, and the daemon says so.
 #  4. A second upstream phyint is refused at reload with its position; the
 #     entries in force stay.
+#  5. Part 2's flag without a routing daemon (for kernels without ipmr):
+#     build/tests/fwd_feed hands the table a route as the kernel's; with a
+#     listener its frames reach the local socket once each and none is
+#     accelerated; without, all are.
 #
 # Everything is removed on exit, whatever happens.
 #
@@ -222,5 +226,50 @@ $(row '*' 239.4.4.4 up0 0 config - dn1 dn2)" "$(xm routes 2>&1)"
 
 xmd_stop xmd
 expect_eq "the daemon exits cleanly" 0 "$XMD_RC"
+
+# ---- 5. the kernel flag without a routing daemon ----
+
+# Where no multicast routing daemon can run (no ipmr), part 2 cannot; the
+# forwarding table and the listener follower alone (build/tests/fwd_feed)
+# take a route handed over as the kernel's.  With a listener the frames
+# must go to the kernel: the local socket gets each once and nothing is
+# accelerated (the kernel has no route to forward them by, so the hosts
+# get nothing); without one they are accelerated again.
+FEED=$XM_BUILD/tests/fwd_feed
+if [ ! -x "$FEED" ]; then
+	skip "the kernel flag with fwd_feed" "$FEED is not built (make test-bins)"
+else
+	G=239.8.8.8
+	xm load up0 dn1 dn2 >/dev/null
+	ns_bg "$NS_RTR" "$XM_TMP/feed.out" "$XM_TMP/feed.err" "$FEED" up0 "$SRC_IP4" $G dn1 dn2
+	FEED_PID=$BG_PID
+	check "fwd_feed puts a kernel route in" wait_until 5 grep -qx ready "$XM_TMP/feed.out"
+	expect_routes "routes: the kernel route" 5 "$HEAD
+$(row "$SRC_IP4" $G up0 0 kernel - dn1 dn2)"
+	rx_start feed-local "$NS_RTR" up0 $G -T 20
+	check "a socket on the router joins $G on up0" wait_until 5 rx_ready feed-local
+	expect_routes "routes: the kernel route with a listener is flagged kernel,listener" 5 "$HEAD
+$(row "$SRC_IP4" $G up0 0 kernel kernel,listener dn1 dn2)"
+	rx_start feed-h1 "${NS_HOST[1]}" eth0 $G -T 20
+	wait_until 5 rx_ready feed-h1
+	A0=$(accelerated)
+	tx_start feed-tx "$NS_SRC" eth0 $G "$SRC_IP4" -n 20 -r 500 -t 16 --stream 1
+	wait_until 5 tx_done feed-tx
+	tx_start feed-end "$NS_SRC" eth0 $G "$SRC_IP4" -n 1 -t 16 --stream 2
+	wait_until 5 got_end feed-local
+	expect_eq "kernel flag: the local socket gets each of the 20 datagrams exactly once" "20 20" \
+		"$(awk '$1 == 1' "$XM_TMP/feed-local.log" | wc -l) $(awk '$1 == 1 {print $2}' \
+		"$XM_TMP/feed-local.log" | sort -u | wc -l)"
+	expect_eq "kernel flag: nothing accelerated, h1 gets nothing" "0 0" \
+		"$(($(accelerated) - A0)) $(rx_count feed-h1)"
+	rx_stop feed-local feed-h1
+	expect_routes "the socket leaves: the flags go" 5 "$HEAD
+$(row "$SRC_IP4" $G up0 0 kernel - dn1 dn2)"
+	LOCAL='' one_pass feed
+	expect_eq "without the listener, all 21 frames (20 and the last) are accelerated" 21 \
+		"$((A1 - A0))"
+	xm_stop_pids "$FEED_PID"
+	check "fwd_feed removes its entries when it ends" routes_are "$HEAD"
+fi
 echo "# $(basename "$0"): $((SECONDS - T0)) s"
 tap_done
