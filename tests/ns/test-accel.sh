@@ -42,6 +42,11 @@ if ! command -v smcrouted >/dev/null || ! command -v smcroutectl >/dev/null; the
 	echo "ok - accelerator differential # SKIP smcroute is not installed (make deps)"
 	exit 0
 fi
+if ! kernel_mroute; then
+	echo "ok - accelerator differential # SKIP this kernel has no multicast routing" \
+		"(CONFIG_IP_MROUTE): the kernel is the reference"
+	exit 0
+fi
 
 WIRE=$XM_ROOT/tests/ns/accel-wire.py
 topo_create 3
