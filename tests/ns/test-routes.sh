@@ -73,13 +73,17 @@ conf_write "$PHY
 mroute from up0 source $SRC_IP4 group 239.1.1.1 to dn1 dn2
 mroute from up0 group 239.1.1.2 to dn1 dn2 dn3
 mroute from up0 group 239.2.0.0/16 to dn3
-mroute from up0 source $SRC_IP6 group ff0e::1:1 to dn1 dn3"
+mroute from up0 source $SRC_IP6 group ff0e::1:1 to dn1 dn3
+mroute from up0 source 10.10.0.0/24 group 239.1.1.3 to dn2
+mroute from up0 group ff0e::/16 to dn1"
 xmd_start xmd "$NS_RTR" "$CONF" || not_ok "daemon starts"
 
 WANT="$HEAD
 $(row "$SRC_IP4" 239.1.1.1 up0 0 config - dn1 dn2)
 $(row '*' 239.1.1.2 up0 0 config - dn1 dn2 dn3)
+$(row 10.10.0.0/24 239.1.1.3 up0 0 config - dn2)
 $(row '*' 239.2.0.0/16 up0 0 config - dn3)
+$(row '*' ff0e::/16 up0 0 config - dn1)
 $(row "$SRC_IP6" ff0e::1:1 up0 0 config - dn1 dn3)"
 routes_are() { [ "$(xm routes 2>&1)" = "$1" ]; }
 # expect_routes NAME DEADLINE WANT: `routes` shows WANT within DEADLINE s.
@@ -88,11 +92,12 @@ expect_routes() {
 	expect_eq "$1" "$3" "$(xm routes 2>&1)"
 }
 wait_until 5 routes_are "$WANT"
-expect_eq "routes: the config's (S,G), (*,G), group prefix and IPv6 (S,G), in order" \
+expect_eq "routes: the config's (S,G), (*,G), source and group prefixes, IPv6, in order" \
 	"$WANT" "$(xm routes 2>&1)"
 expect_eq "routes -i dn2: only the entries through dn2" "$HEAD
 $(row "$SRC_IP4" 239.1.1.1 up0 0 config - dn1 dn2)
-$(row '*' 239.1.1.2 up0 0 config - dn1 dn2 dn3)" "$(xm routes -i dn2 2>&1)"
+$(row '*' 239.1.1.2 up0 0 config - dn1 dn2 dn3)
+$(row 10.10.0.0/24 239.1.1.3 up0 0 config - dn2)" "$(xm routes -i dn2 2>&1)"
 expect_eq "routes -j: the group prefix entry" \
 	'{"family": "ipv4", "source": "0.0.0.0", "source_len": 0, "group": "239.2.0.0", "group_len": 16, "iif": "up0", "vlan": 0, "origin": "config", "kernel": false, "listener": false, "oifs": [{"iface": "dn3", "vlan": 0, "ttl_threshold": 1}]}' \
 	"$(xm routes -j | json_get '[{k: v for k, v in r.items() if k != "ifindex"} | {"oifs": [{k: v for k, v in o.items() if k != "ifindex"} for o in r["oifs"]]} for r in d["routes"] if r["group"] == "239.2.0.0"][0]')"
