@@ -476,6 +476,11 @@ struct xm_fwd_entry {
 };
 _Static_assert(sizeof(struct xm_fwd_entry) == 16, "xm_fwd_entry layout");
 #define XM_FWD_F_KERNEL	0x1	/* leave to the kernel (a listener on the router) */
+/* The other bits are for user space (xdp-mcast routes); the data path
+ * reads XM_FWD_F_KERNEL only. */
+#define XM_FWD_F_LISTENER	0x2	/* the router listens to the group on iif */
+#define XM_FWD_F_ORIGIN_SHIFT	4	/* bits 4-5: the route's origin, 1 + */
+#define XM_FWD_F_ORIGIN_MASK	0x30	/* enum xm_mroute_origin; 0 unknown */
 
 #define XM_CFG_FWD_WILD	0x4	/* xm_config: xm_fwd_wild has entries */
 

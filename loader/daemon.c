@@ -23,6 +23,7 @@
 
 #include "conf.h"
 #include "fwd.h"
+#include "listeners.h"
 #include "mfc.h"
 #include "loader.h"
 #include "log.h"
@@ -51,6 +52,7 @@ struct daemon {
 	struct snoop *snoop;
 	struct metrics_srv *metrics;
 	struct mfc *mfc;	/* the kernel's multicast routes, mirrored */
+	struct listeners *listeners;	/* the groups the router itself joined */
 	struct fwd *fwd;	/* the accelerator's forwarding table */
 	int members_fd, member_src_fd;
 	uint64_t snoop_gen;	/* of the membership routes in force */
@@ -293,6 +295,15 @@ static void kernel_routes(void *ctx, const struct xm_mroute *r, size_t n)
 		pr_err("cannot apply the kernel's multicast routes to the forwarding table\n");
 }
 
+/* The router's own groups, each time they changed. */
+static void own_groups(void *ctx, const struct xm_listener *l, size_t n)
+{
+	struct daemon *d = ctx;
+
+	if (d->fwd && fwd_set_listeners(d->fwd, l, n))
+		pr_err("cannot apply the router's own groups to the forwarding table\n");
+}
+
 int xm_cmd_daemon(const struct daemon_opts *o)
 {
 	struct daemon d = { .o = o, .members_fd = -1, .member_src_fd = -1 };
@@ -343,30 +354,42 @@ int xm_cmd_daemon(const struct daemon_opts *o)
 	if (mfc_open(&d.mfc, kernel_routes, &d))
 		pr_warn("kernel multicast routes are not mirrored; config and membership "
 			"routes are\n");
+	/* Groups a socket on the router joined: passed to the kernel where it
+	 * forwards them too (docs/accelerate.md, local listeners). */
+	if (listeners_open(&d.listeners, own_groups, &d))
+		pr_warn("the router's own groups are not followed: their traffic is "
+			"accelerated without a local copy\n");
 
 	pr_warn("running with '%s', pid %d\n", o->config, (int)getpid());
 	while (!want_stop) {
-		struct pollfd pfd[2 + METRICS_SRV_POLLFDS];
+		struct pollfd pfd[3 + METRICS_SRV_POLLFDS];
 		int ms = snoop_timeout_ms(d.snoop), mms = metrics_srv_timeout_ms(d.metrics), n;
+		int lms = d.listeners ? listeners_timeout_ms(d.listeners) : -1;
 		struct timespec ts;
 
 		pfd[0] = (struct pollfd){ .fd = snoop_fd(d.snoop), .events = POLLIN };
 		n = metrics_srv_pollfds(d.metrics, pfd + 1);
 		pfd[1 + n] = (struct pollfd){ .fd = d.mfc ? mfc_fd(d.mfc) : -1, .events = POLLIN };
+		pfd[2 + n] = (struct pollfd){ .fd = d.listeners ? listeners_fd(d.listeners) : -1,
+					      .events = POLLIN };
 		if (d.mfc && mfc_timeout_ms(d.mfc) >= 0 &&
 		    (ms < 0 || mfc_timeout_ms(d.mfc) < ms))
 			ms = mfc_timeout_ms(d.mfc);
 		if (mms >= 0 && (ms < 0 || mms < ms))
 			ms = mms;
+		if (lms >= 0 && (ms < 0 || lms < ms))
+			ms = lms;
 		ts = (struct timespec){ ms / 1000, (ms % 1000) * 1000000L };
 		/* Signals are delivered only inside ppoll(): no wake-up is lost. */
-		if (ppoll(pfd, 2 + n, ms < 0 ? NULL : &ts, &orig) < 0)
-			for (int i = 0; i <= n + 1; i++)
+		if (ppoll(pfd, 3 + n, ms < 0 ? NULL : &ts, &orig) < 0)
+			for (int i = 0; i <= n + 2; i++)
 				pfd[i].revents = 0;
 		snoop_process(d.snoop);
 		metrics_srv_process(d.metrics, pfd + 1, n);
 		if (d.mfc)
 			mfc_process(d.mfc);
+		if (d.listeners)
+			listeners_process(d.listeners);
 		if (snoop_generation(d.snoop) != d.snoop_gen)
 			membership_routes(&d, d.conf);
 		if (want_reload) {
@@ -380,6 +403,7 @@ out_signals:
 	remove_status(o->pidfile);
 out:
 	mfc_close(d.mfc);
+	listeners_close(d.listeners);
 	metrics_srv_exit(d.metrics);
 	snoop_exit(d.snoop);
 	if (o->keep)

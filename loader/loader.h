@@ -56,6 +56,7 @@ int xm_cmd_status(const char *pin_dir, bool json);
 int xm_cmd_stats(const char *pin_dir, bool json, const char *ifname);
 int xm_cmd_policy(const char *pin_dir, bool json);
 int xm_cmd_groups(const char *pin_dir, bool json, const char *ifname);
+int xm_cmd_routes(const char *pin_dir, bool json, const char *ifname);
 int xm_cmd_check(const char *path);
 int xm_cmd_reload(const char *pidfile);
 

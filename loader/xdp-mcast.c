@@ -73,6 +73,9 @@ int main(int argc, char **argv)
 	case XM_CMD_GROUPS:
 		ret = xm_cmd_groups(pin_dir, cli.json, cli.iface);
 		break;
+	case XM_CMD_ROUTES:
+		ret = xm_cmd_routes(pin_dir, cli.json, cli.iface);
+		break;
 	case XM_CMD_UNLOAD:
 		ret = xm_cmd_unload(pin_dir, cli.args, cli.nargs, cli.all);
 		break;

@@ -74,8 +74,8 @@ else
 	# A veth hands its peer UDP with the checksum left to offload; a frame
 	# XDP redirects keeps it partial (a NIC fills it in on the wire), so the
 	# source computes its checksums itself (docs/accelerate.md).
-	ip netns exec "$NS_SRC" ethtool -K eth0 tx off >/dev/null ||
-		{ echo "demo: ethtool -K eth0 tx off failed on the source; run make deps" >&2; exit 1; }
+	tx_csum_off "$NS_SRC" eth0 ||
+		{ echo "demo: cannot turn off the source's checksum offload" >&2; exit 1; }
 	CONF=$XM_TMP/xdp-mcast.conf
 	printf 'phyint %s forwarding accelerate\n' up0 dn1 dn2 dn3 >"$CONF"
 	echo "$ROUTES" >>"$CONF"

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libncurses-dev
-      iproute2 ethtool smcroute tcpdump python3-scapy tmux prometheus curl
+      iproute2 smcroute tcpdump python3-scapy tmux prometheus curl
       gnuplot-nox)
 
 missing=()

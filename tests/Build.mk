@@ -7,12 +7,20 @@ FUZZ_CONF  := $(O)/fuzz/fuzz_conf
 TEST_MSHIP := $(O)/tests/test_mship
 FUZZ_MSHIP := $(O)/fuzz/fuzz_mship
 MFC_WATCH  := $(O)/tests/mfc_watch
+FWD_FEED   := $(O)/tests/fwd_feed
 
 test-bins: $(TEST_ACCEL) $(TEST_XDP) $(TEST_UNIT) $(TEST_CONF) $(FUZZ_CONF) $(TEST_MSHIP) $(FUZZ_MSHIP) \
-	$(MFC_WATCH)
+	$(MFC_WATCH) $(FWD_FEED)
 
 # The kernel MFC mirror (userspace/mfc.c) on its own, for tests/ns/test-mfc.sh.
 $(MFC_WATCH): $(O)/obj/tests/ns/mfc_watch.o $(LIBXM)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The forwarding table and the local-listener follower with a route of
+# origin kernel, for tests/ns/test-routes.sh where ipmr is missing.
+$(FWD_FEED): $(O)/obj/tests/ns/fwd_feed.o $(LIBXM)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -28,6 +28,8 @@ const char xm_usage[] =
 "  policy [-j]          the policy in force, with per-rule and per-boundary hits\n"
 "  groups [-j] [-i IFACE]\n"
 "                       memberships learned by IGMP and MLD snooping\n"
+"  routes [-j] [-i IFACE]\n"
+"                       the accelerator's forwarding entries, their origin and flags\n"
 "\n"
 "Options:\n"
 "  -p, --pin-path DIR   pin directory (default " XM_PIN_DEFAULT ", or $" XM_PIN_ENV ")\n"
@@ -43,7 +45,7 @@ const char xm_usage[] =
 "  -c, --config FILE    with daemon and check: the config (default " XM_CONF_DEFAULT ")\n"
 "      --keep           with daemon: leave the data path and policy in place on exit\n"
 "      --pidfile FILE   with daemon and reload (default " XM_PIDFILE_DEFAULT ")\n"
-"  -i, --iface IFACE    with stats and groups: only this interface\n"
+"  -i, --iface IFACE    with stats, groups and routes: only this interface\n"
 "  -j, --json           JSON output (schema in docs/json.md)\n"
 "  -v, --verbose        more messages; twice for libbpf's debug output\n"
 "  -h, --help           this text\n"
@@ -63,6 +65,7 @@ static const struct {
 	{ "check",	XM_CMD_CHECK,	"c" },
 	{ "policy",	XM_CMD_POLICY,	"j" },
 	{ "groups",	XM_CMD_GROUPS,	"ji" },
+	{ "routes",	XM_CMD_ROUTES,	"ji" },
 	{ "help",	XM_CMD_HELP,	"" },
 	{ "version",	XM_CMD_VERSION,	"" },
 };
@@ -246,6 +249,7 @@ int xm_cli_parse(int argc, char **argv, struct xm_cli *cli, char *err, int errle
 	case XM_CMD_CHECK:
 	case XM_CMD_POLICY:
 	case XM_CMD_GROUPS:
+	case XM_CMD_ROUTES:
 		if (cli->nargs) {
 			snprintf(err, errlen, "'%s' takes no arguments, got '%s'",
 				 commands[i].name, cli->args[0]);

@@ -899,6 +899,22 @@ static void parse_phyint(struct parser *p, const struct line *l)
 		    "phyint %s cannot be both upstream and downstream", q(p, ph.name));
 		ok = false;
 	}
+	/* One upstream, as in igmpproxy: a forwarding entry has one incoming
+	 * interface, so a second upstream could never be served. */
+	if (ok && ph.upstream) {
+		for (k = 0; (int)k < p->conf->nphyints; k++) {
+			const struct xm_conf_phyint *u = &p->conf->phyints[k];
+
+			if (!u->upstream)
+				continue;
+			err(p, at(l, at_word[find_opt("upstream") - phyint_opts]),
+			    "phyint %s cannot be upstream: phyint %s is, at %s:%d:%d (one "
+			    "upstream phyint at most)", q(p, ph.name), q(p, u->name),
+			    q(p, u->pos.file), u->pos.line, u->pos.col);
+			ok = false;
+			break;
+		}
+	}
 
 	if (ok && (arr = grow(p->conf->phyints, p->conf->nphyints, sizeof(*arr)))) {
 		arr[p->conf->nphyints++] = ph;

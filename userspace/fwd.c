@@ -29,6 +29,7 @@
 
 #include "fwd.h"
 #include "ifaces.h"
+#include "listeners.h"
 #include "log.h"
 #include "pins.h"
 #include "util.h"
@@ -81,6 +82,8 @@ struct fwd {
 	struct fent *cur;	/* in force, sorted by key */
 	size_t ncur;
 	size_t not_accelerated;
+	struct xm_listener *listeners;	/* the router's own groups */
+	size_t nlisteners;
 	bool wild_on;
 };
 
@@ -484,13 +487,108 @@ static void set_wild_flag(struct fwd *f, bool on)
 		f->wild_on = on;
 }
 
+/* A listener as the entries see it: the port and VLAN that joined. */
+struct lport {
+	uint8_t family;
+	uint16_t vid;
+	uint32_t port;
+	__be32 group[4];
+};
+
+static int lport_cmp(const void *a, const void *b)
+{
+	const struct lport *x = a, *y = b;
+	int c;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	c = memcmp(x->group, y->group, sizeof(x->group));
+	if (c)
+		return c;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->vid < y->vid ? -1 : x->vid > y->vid;
+}
+
+/* The listeners resolved to ports, sorted; NULL and *n 0 when none. */
+static struct lport *lports_get(const struct fwd *f, size_t *n)
+{
+	struct lport *lp;
+	size_t i;
+
+	*n = 0;
+	if (!f->nlisteners)
+		return NULL;
+	lp = calloc(f->nlisteners, sizeof(*lp));
+	if (!lp)
+		return NULL;
+	for (i = 0; i < f->nlisteners; i++) {
+		const struct xm_listener *l = &f->listeners[i];
+		struct lport *x = &lp[*n];
+
+		if (xm_iface_port(l->ifindex, &x->port, &x->vid))
+			continue;
+		x->family = l->family;
+		memcpy(x->group, l->group, sizeof(x->group));
+		(*n)++;
+	}
+	qsort(lp, *n, sizeof(*lp), lport_cmp);
+	return lp;
+}
+
+/* Whether the router listens to the entry's group on its incoming port
+ * and VLAN: then the kernel delivers the group's frames locally when they
+ * are passed.  Only exact groups: a prefix route covers many. */
+static bool entry_has_listener(const struct fent *e, const struct lport *lp, size_t n)
+{
+	struct lport k = { .family = e->key.family, .vid = e->e.iif_vlan, .port = e->e.iif };
+
+	if (!n || e->key.grp_len != host_bits(e->key.family))
+		return false;
+	memcpy(k.group, e->key.grp, sizeof(k.group));
+	return bsearch(&k, lp, n, sizeof(*lp), lport_cmp) != NULL;
+}
+
+/*
+ * The flags of an entry: its origin, and for a group the router listens
+ * to on the incoming interface, XM_FWD_F_LISTENER; XM_FWD_F_KERNEL too
+ * when the route is the kernel's own, since only then does the kernel
+ * forward what we pass as well as deliver it (ipmr forwards by its MFC; a
+ * route of the config or of memberships is not in it).  docs/accelerate.md
+ * says why the others stay accelerated.
+ */
+static void entry_flags(struct fent *e, const struct lport *lp, size_t n)
+{
+	e->e.flags = (uint8_t)(((e->origin + 1) << XM_FWD_F_ORIGIN_SHIFT) & XM_FWD_F_ORIGIN_MASK);
+	if (!entry_has_listener(e, lp, n))
+		return;
+	e->e.flags |= XM_FWD_F_LISTENER;
+	if (e->origin == XM_ORIGIN_KERNEL)
+		e->e.flags |= XM_FWD_F_KERNEL;
+}
+
+static void warn_unserved(const struct fent *e)
+{
+	char g[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN], dev[IF_NAMESIZE];
+	int af = e->key.family;
+
+	inet_ntop(af, e->key.grp, g, sizeof(g));
+	inet_ntop(af, e->key.src, s, sizeof(s));
+	pr_warn("the router listens to %s on %s, but its route (%s, %s) comes from the %s, "
+		"which the kernel does not forward: it stays accelerated and the local "
+		"listener gets nothing (docs/accelerate.md, local listeners)\n", g,
+		if_indextoname(e->e.iif, dev) ? dev : "?", e->key.src_len ? s : "*", g,
+		e->origin == XM_ORIGIN_STATIC ? "config" : "memberships");
+}
+
 /* Compute the table from every origin's routes and write the difference. */
 static int commit(struct fwd *f)
 {
 	struct vlans vl = { 0 };
 	struct cand *c;
 	struct fent *next;
-	size_t nc = 0, nn = 0, i, j, o, ncand;
+	struct lport *lp;
+	size_t nc = 0, nn = 0, i, j, o, ncand, nlp;
 	bool any_wild = false;
 	int err = 0, e;
 
@@ -511,6 +609,7 @@ static int commit(struct fwd *f)
 		}
 	qsort(c, nc, sizeof(*c), cand_cmp);
 
+	lp = lports_get(f, &nlp);
 	f->not_accelerated = 0;
 	for (i = 0; i < nc; i++) {
 		struct fent *ne = &next[nn];
@@ -532,8 +631,10 @@ static int commit(struct fwd *f)
 			f->not_accelerated++;
 			continue;
 		}
+		entry_flags(ne, lp, nlp);
 		nn++;
 	}
+	free(lp);
 	/* A (*,G) whose G has wildcard source routes goes with them, so the
 	 * longest match in xm_fwd_wild decides between them. */
 	for (i = 0; i < nn; i++) {
@@ -556,6 +657,9 @@ static int commit(struct fwd *f)
 	for (i = 0, j = 0; i < nn || j < f->ncur;) {
 		int cmp = i == nn ? 1 : j == f->ncur ? -1 : rkey_cmp(&next[i].key, &f->cur[j].key);
 
+		if (cmp <= 0 && (next[i].e.flags & (XM_FWD_F_LISTENER | XM_FWD_F_KERNEL)) ==
+		    XM_FWD_F_LISTENER && (cmp < 0 || !(f->cur[j].e.flags & XM_FWD_F_LISTENER)))
+			warn_unserved(&next[i]);
 		if (cmp < 0) {
 			e = entry_write(f, &next[i++]);
 		} else if (cmp > 0) {
@@ -623,6 +727,22 @@ int fwd_set_iface(struct fwd *f, uint32_t ifindex, enum xm_fwd_mode mode,
 	if (if_indextoname(ifindex, name))
 		xm_iface_mac(name, v.mac);
 	return bpf_map_update_elem(f->ifaces_fd, &ifindex, &v, BPF_ANY) ? -errno : 0;
+}
+
+int fwd_set_listeners(struct fwd *f, const struct xm_listener *l, size_t n)
+{
+	struct xm_listener *copy = NULL;
+
+	if (n) {
+		copy = malloc(n * sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, l, n * sizeof(*copy));
+	}
+	free(f->listeners);
+	f->listeners = copy;
+	f->nlisteners = n;
+	return commit(f);
 }
 
 int fwd_refresh(struct fwd *f)
@@ -736,6 +856,7 @@ void fwd_close(struct fwd *f)
 		}
 	for (i = 0; i < 3; i++)
 		free(f->routes[i]);
+	free(f->listeners);
 	free(f->cur);
 	free(f->free_ids);
 	if (f->fwd_fd >= 0)

@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "listeners.h"
 #include "mroute.h"
 #include "xdp_mcast_kern_user.h"
 
@@ -64,6 +65,18 @@ int fwd_set_routes(struct fwd *f, enum xm_mroute_origin origin,
  * call fwd_refresh() after the last one. */
 int fwd_set_iface(struct fwd *f, uint32_t ifindex, enum xm_fwd_mode mode,
 		  enum xm_fwd_role role);
+
+/*
+ * The groups the router itself has joined, per interface (listeners.h),
+ * replacing the last list; l is copied.  An exact-group entry whose
+ * incoming interface (port and VLAN) joined its group gets
+ * XM_FWD_F_LISTENER, and XM_FWD_F_KERNEL as well when its route is the
+ * kernel's: the data path then passes its frames and ipmr both delivers
+ * them locally and forwards them.  A config or membership route is not in
+ * the kernel's MFC, so the kernel would not forward it: it stays
+ * accelerated, with a warning that the local listener gets nothing.
+ */
+int fwd_set_listeners(struct fwd *f, const struct xm_listener *l, size_t n);
 
 /* Interfaces changed (a phyint's mode, an address, a MAC, a VLAN device):
  * resolve every route again and write what changed. */

@@ -294,6 +294,21 @@ xm_ping() {
 	ip netns exec "$1" "$XM_PY" -c "$XM_PING_PY" "$2" "$3" "${4:-3}"
 }
 
+XM_TXCSUM_PY='
+import ctypes, fcntl, socket, struct, sys
+ev = ctypes.create_string_buffer(struct.pack("II", 0x17, 0))  # ETHTOOL_STXCSUM, off
+ifr = struct.pack("16sP", sys.argv[1].encode(), ctypes.addressof(ev))
+s = socket.socket()
+fcntl.ioctl(s.fileno(), 0x8946, ifr)  # SIOCETHTOOL
+'
+# tx_csum_off NS IFACE: IFACE in NS computes its checksums in software
+# (ethtool -K IFACE tx off; the image has no ethtool).  A veth leaves a UDP
+# checksum to the receiver otherwise (CHECKSUM_PARTIAL), which the kernel
+# honours when it forwards the skb, but a frame XDP replicates carries
+# only the pseudo-header's sum, and the receiving socket drops it.  A real
+# wire always carries complete checksums.
+tx_csum_off() { ip netns exec "$1" "$XM_PY" -c "$XM_TXCSUM_PY" "$2"; }
+
 # ---- the router topology ----
 #
 #                      up0  +-----+  dn1 ---- eth0 h1

@@ -706,6 +706,9 @@ static const struct {
 	  "forwarding must be filter or accelerate, not 'fast'" },
 	{ "upstream and downstream at once", "phyint eth0 upstream downstream\n", "t.conf:1:22",
 	  "phyint eth0 cannot be both upstream and downstream" },
+	{ "a second upstream", "phyint eth0 upstream\nphyint eth1 downstream\nphyint eth2 mode skb upstream\n",
+	  "t.conf:3:22", "phyint eth2 cannot be upstream: phyint eth0 is, at t.conf:1:8 (one upstream "
+	  "phyint at most)" },
 	{ "mroute without from", "mroute eth0 group 225.1.2.3 to eth1\n", "t.conf:1:8",
 	  "mroute needs 'from IFACE' first" },
 	{ "mroute without group", "mroute from eth0 source 10.0.0.1 to eth1\n", "t.conf:1:34",

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "json.h"
+#include "listeners.h"
 #include "stats.h"
 #include "util.h"
 
@@ -230,9 +231,61 @@ static void test_cli(void)
 	check(!rc && c.cmd == XM_CMD_POLICY && c.json, "cli: policy -j", "%s", err);
 	rc = parse("reload extra", &c, err);
 	check(rc && strstr(err, "'extra'"), "cli: reload takes no arguments", "%s", err);
+	rc = parse("routes -j -i eth0", &c, err);
+	check(!rc && c.cmd == XM_CMD_ROUTES && c.json && c.iface && !strcmp(c.iface, "eth0"),
+	      "cli: routes -j -i", "%s", err);
+	rc = parse("routes extra", &c, err);
+	check(rc && strstr(err, "'extra'"), "cli: routes takes no arguments", "%s", err);
 	rc = parse("--help", &c, err);
 	check(!rc && c.cmd == XM_CMD_HELP, "cli: --help", "%s", err);
 	check(strstr(xm_usage, "load") && strstr(xm_usage, "--pin-path"), "cli: usage text", "");
+}
+
+/* The router's own groups, as the kernel prints them. */
+static void test_listeners(void)
+{
+	static const char igmp[] =
+		"Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n"
+		"1\tlo        :     1      V3\n"
+		"\t\t\t\t010000E0     1 0:00000000\t\t0\n"
+		"3\tup0       :     2      V3\n"
+		"\t\t\t\t030303EF     1 0:00000000\t\t0\n"
+		"\t\t\t\t010000E0     1 0:00000000\t\t0\n"
+		"12\ta-very-long-name:     1      V2\n"
+		"\t\t\t\t050000E0     1 0:00000000\t\t0\n"
+		"\t\t\t\t070707EF     2 0:00000000\t\t1\n";
+	static const char igmp6[] =
+		"1    lo              ff020000000000000000000000000001     1 0000000C 0\n"
+		"3    up0             ff0e0000000000000000000000000009     1 00000004 0\n"
+		"3    up0             ff0200000000000000000001ff21e1ce     1 00000004 0\n"
+		"3    up0             ff050000000000000000000000000002     1 00000004 0\n";
+	struct xm_listener *l = NULL;
+	size_t n = 0, cap = 0;
+	char a[3][INET6_ADDRSTRLEN] = { "", "", "" };
+
+	check(!listeners_parse(AF_INET, igmp, &l, &n, &cap) && n == 2,
+	      "listeners: /proc/net/igmp without the link-local groups", "n %zu", n);
+	if (n == 2) {
+		inet_ntop(AF_INET, l[0].group, a[0], sizeof(a[0]));
+		inet_ntop(AF_INET, l[1].group, a[1], sizeof(a[1]));
+	}
+	check(n == 2 && l[0].ifindex == 3 && !strcmp(a[0], "239.3.3.3") && l[1].ifindex == 12 &&
+	      !strcmp(a[1], "239.7.7.7"), "listeners: IPv4 groups and their interfaces",
+	      "%s on %u, %s on %u", a[0], n ? l[0].ifindex : 0, a[1], n > 1 ? l[1].ifindex : 0);
+	n = 0;
+	check(!listeners_parse(AF_INET6, igmp6, &l, &n, &cap) && n == 2,
+	      "listeners: /proc/net/igmp6 without scopes 1 and 2", "n %zu", n);
+	if (n == 2) {
+		inet_ntop(AF_INET6, l[0].group, a[0], sizeof(a[0]));
+		inet_ntop(AF_INET6, l[1].group, a[1], sizeof(a[1]));
+	}
+	check(n == 2 && l[0].ifindex == 3 && !strcmp(a[0], "ff0e::9") && !strcmp(a[1], "ff05::2") &&
+	      l[0].family == AF_INET6, "listeners: IPv6 groups, site scope kept", "%s %s", a[0],
+	      a[1]);
+	n = 0;
+	check(!listeners_parse(AF_INET, "garbage\n\t\t\t\tzz\n", &l, &n, &cap) && n == 0,
+	      "listeners: lines that do not parse are skipped", "n %zu", n);
+	free(l);
 }
 
 int main(void)
@@ -245,5 +298,6 @@ int main(void)
 	test_addr();
 	test_parse_u64();
 	test_cli();
+	test_listeners();
 	return failures ? 1 : 0;
 }
