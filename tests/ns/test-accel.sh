@@ -409,7 +409,7 @@ expect_eq "h2 never gets the source it blocked, nor one it did not include" "" \
 # A port sends with one tag (docs/accelerate.md): h2's untagged groups
 # go first.
 xm_stop_pids "${JOIN_PID[@]}"
-no_dn2_groups() { ! snoop_groups "$NS_RTR" | grep -q "^dn2 239"; }
+no_dn2_groups() { ! grep -q "^dn2 239" <<<"$(snoop_groups "$NS_RTR")"; }
 check "h2's untagged memberships leave" wait_until 15 no_dn2_groups
 
 conf_write "$MSHIP_CONF"
