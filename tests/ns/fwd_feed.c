@@ -5,8 +5,10 @@
  * own, with one route handed over as the kernel's MFC would hand it, for
  * tests/ns/test-routes.sh on kernels without multicast routing:
  *
- *   fwd_feed IIF SOURCE GROUP OIF...
+ *   fwd_feed IIF SOURCE GROUP OIF[:TTL]...
  *
+ * TTL is the outgoing interface's threshold in the route (ipmr's
+ * ttls[vif], which smcroute fills from `phyint ttl-threshold`); default 1.
  * The data path must be loaded on IIF and every OIF (xdp-mcast load), in
  * the pin directory of $XDP_MCAST_PIN_PATH; they are switched to
  * accelerate mode.  Writes "ready" once the route is in, runs until
@@ -18,6 +20,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fwd.h"
@@ -46,7 +49,7 @@ int main(int argc, char **argv)
 	int i, err, fam;
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: fwd_feed IIF SOURCE GROUP OIF...\n");
+		fprintf(stderr, "usage: fwd_feed IIF SOURCE GROUP OIF[:TTL]...\n");
 		return 2;
 	}
 	fam = strchr(argv[3], ':') ? AF_INET6 : AF_INET;
@@ -58,8 +61,19 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (i = 4; i < argc && r.noif < XM_MROUTE_MAX_OIF; i++) {
+		char *ttl = strchr(argv[i], ':');	/* never in a device name */
+		unsigned long thr = 1;
+
+		if (ttl) {
+			*ttl++ = '\0';
+			thr = strtoul(ttl, NULL, 10);
+		}
 		r.oif[r.noif].ifindex = if_nametoindex(argv[i]);
-		r.oif[r.noif].ttl_threshold = 1;
+		r.oif[r.noif].ttl_threshold = thr;
+		if (!r.oif[r.noif].ifindex || thr < 1 || thr > 255) {
+			fprintf(stderr, "fwd_feed: bad outgoing interface or TTL '%s'\n", argv[i]);
+			return 2;
+		}
 		r.noif++;
 	}
 	err = fwd_init(&f, xm_pin_dir(NULL));

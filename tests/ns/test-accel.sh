@@ -34,6 +34,8 @@
 #     TTL - 1, the untagged member on dn1 gets them untagged, as the model
 #     says of a router with an 802.1Q device dn2.20.  (The tag rewrite,
 #     push and pop are checked byte by byte in tests/bpf.)
+#  5. Thresholds per outgoing interface in a kernel route, without ipmr:
+#     build/tests/fwd_feed hands the route over as the mirror would.
 #
 # Everything is removed on exit, whatever happens.
 #
@@ -450,5 +452,37 @@ expect_eq "h1 gets them untagged, from dn1's MAC" \
 
 xmd_stop xmd
 expect_eq "the daemon exits cleanly" 0 "$XMD_RC"
+
+# ---- part 5: the thresholds of a kernel route ----
+
+# Only a route of the kernel's MFC has thresholds of its own per outgoing
+# interface (ipmr's ttls[], from smcroute's `phyint ttl-threshold`; config
+# and membership routes have 1), and part 3 needs ipmr.  So
+# build/tests/fwd_feed hands the forwarding table such a route, as the
+# mirror would: the entry's tiers pick the copies at ingress, and the
+# model holds them to ipmr's `ttl > ttls[vif]`.
+FEED=$XM_BUILD/tests/fwd_feed
+frames_thr() {
+	local ttl
+	for ttl in 1 2 3 32 33 64; do echo "0 $SRC_IP4 239.1.1.1 $ttl $1$ttl"; done
+}
+if [ ! -x "$FEED" ]; then
+	skip "the thresholds of a kernel route" "$FEED is not built (make test-bins)"
+else
+	xm load up0 dn1 dn2 dn3 >/dev/null
+	ns_bg "$NS_RTR" "$XM_TMP/feed.out" "$XM_TMP/feed.err" "$FEED" up0 "$SRC_IP4" 239.1.1.1 \
+		dn1 dn2:2 dn3:32
+	FEED_PID=$BG_PID
+	check "fwd_feed puts in a kernel route with thresholds 1, 2 and 32" \
+		wait_until 5 grep -qx ready "$XM_TMP/feed.out"
+	sniff_start a5
+	send_pass a5 frames_thr
+	sniff_stop
+	printf 'phyint dn2 ttl-threshold 2\nphyint dn3 ttl-threshold 32\n%s\n' \
+		"mroute from up0 source $SRC_IP4 group 239.1.1.1 to dn1 dn2 dn3" >"$XM_TMP/routes-thr"
+	model_pass model5 frames_thr --routes "$XM_TMP/routes-thr"
+	same_as "a kernel route's thresholds" model5 a5
+	xm_stop_pids "$FEED_PID"
+fi
 echo "# $((SECONDS)) s"
 tap_done
