@@ -86,9 +86,9 @@ mroute from up0 source $SRC_IP6 group ff0e::1:1 to dn1 dn3
 mroute from up0 group ff0e::1:2 to dn2"
 
 # The frames: every (source, group) at TTLs from expired to plenty; a
-# source the (S,G) route does not name; a group nobody routes; the
-# VLAN group untagged (wrong interface); and, from h1, a routed group
-# arriving on a downstream interface (wrong interface).
+# source the (S,G) route does not name; a group nobody routes; and, from
+# h1, on a downstream interface (wrong interface), a group of a (*,G)
+# route and the very (S,G) of an (S,G) route (frames_write).
 frames_static() {
 	local ttl id=0
 	for ttl in 1 2 32 33 64; do
@@ -124,11 +124,14 @@ sniff_stop() { xm_stop_pids "${SNIFF_PID[@]}"; }
 lines_total() { cat "$XM_TMP"/rx-"$1"-h? 2>/dev/null | wc -l; }
 
 # frames_write TAG FRAMES-FUNCTION: the frames of pass TAG, those the
-# source sends in $XM_TMP/frames-TAG, the wrong-interface one from h1 in
-# frames-TAG.h1.
+# source sends in $XM_TMP/frames-TAG, the wrong-interface ones from h1 in
+# frames-TAG.h1: its own to a (*,G) group, and one in the source's name to
+# the (S,G) of part 1 (ipmr's cache holds an (S,G) once, with its incoming
+# interface: no other route can take it).
 frames_write() {
 	"$2" "$1-" >"$XM_TMP/frames-$1"
-	printf '0 %s 239.1.1.2 64 %sh1\n' "$(host_ip4 1)" "$1-" >"$XM_TMP/frames-$1.h1"
+	printf '0 %s 239.1.1.2 64 %sh1\n0 %s 239.1.1.1 64 %sh1sg\n' "$(host_ip4 1)" "$1-" \
+		"$SRC_IP4" "$1-" >"$XM_TMP/frames-$1.h1"
 }
 
 # send_pass TAG FRAMES-FUNCTION: send the frames from the source (and
@@ -281,7 +284,7 @@ delta() { "$XM_PY" -c "$XM_DELTA_PY" "$XM_TMP/stats-$1.json" "$XM_TMP/stats-$2.j
 expect_match "up0 counts what it accelerated" '^[1-9]' "$(delta a0 a1 up0 reasons accelerated)"
 expect_match "dn1 counts accelerated copies leaving" '^[1-9]' \
 	"$(delta a0 a1 dn1 egress_reasons accelerated)"
-expect_eq "dn1 counts the frame from h1 as rpf_fail" 1 "$(delta a0 a1 dn1 reasons rpf_fail)"
+expect_eq "dn1 counts the two frames from h1 as rpf_fail" 2 "$(delta a0 a1 dn1 reasons rpf_fail)"
 expect_match "dn3 counts what its threshold kept back as egress ttl_threshold" '^[1-9]' \
 	"$(delta a0 a1 dn3 egress_reasons ttl_threshold)"
 
