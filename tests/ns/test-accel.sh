@@ -99,6 +99,20 @@ frames_static() {
 			echo "$fl $ttl $1$id"
 		done
 	done
+	echo "0 $SRC_IP4 239.1.1.2 64 $1$(csum_edge_id "$SRC_IP4" 239.1.1.2 64)"
+}
+
+# csum_edge_id SRC GROUP TTL: the ID (the IPv4 id, accel-wire.py) that
+# gives that frame the header checksum 0xfeff, where one hop's update
+# sums to 0xffff: ip_decrease_ttl() folds it to 0x0000 (as a full
+# recomputation would), a fold that stops short leaves 0xffff.
+csum_edge_id() {
+	local s g sum=$((0x4500 + 60 + ($3 << 8 | 17)))
+	IFS=. read -ra s <<<"$1"
+	IFS=. read -ra g <<<"$2"
+	sum=$((sum + (s[0] << 8 | s[1]) + (s[2] << 8 | s[3]) + (g[0] << 8 | g[1]) + (g[2] << 8 | g[3])))
+	while ((sum >> 16)); do sum=$(((sum & 0xffff) + (sum >> 16))); done
+	echo $(((0x0100 - sum + 0xffff) % 0xffff))
 }
 
 # ---- running one pass ----
