@@ -34,8 +34,9 @@
 #     TTL - 1, the untagged member on dn1 gets them untagged, as the model
 #     says of a router with an 802.1Q device dn2.20.  (The tag rewrite,
 #     push and pop are checked byte by byte in tests/bpf.)
-#  5. Thresholds per outgoing interface in a kernel route, without ipmr:
-#     build/tests/fwd_feed hands the route over as the mirror would.
+#  5. Thresholds per outgoing interface in a kernel route:
+#     build/tests/fwd_feed hands the route over as the mirror would, so
+#     this part needs no ipmr either.
 #
 # Everything is removed on exit, whatever happens.
 #
