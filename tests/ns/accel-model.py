@@ -5,9 +5,10 @@ tests/ns/test-accel.sh.
 
   accel-model.py [OPTION]...
 
-Reads the frames that arrive on the router's links and the router's routes,
-and writes, for each outgoing link asked for, the log a sniffer behind it
-would write (accel-wire.py sniff: DMAC SMAC VLAN SRC GROUP TTL ID IPHEX).
+Reads the frames that arrive on the router's links (built with
+accel-wire.py's own frame()) and the router's routes, and writes, for each
+outgoing interface asked for, the log a sniffer behind it would write
+(accel-wire.py sniff: DMAC SMAC VLAN SRC GROUP TTL ID IPHEX).
 
   --in LINK=SPEC        frames arriving on LINK, in accel-wire.py send's
                         SPEC format (a frame's VLAN, if any, is added to
@@ -53,7 +54,7 @@ smcroute's, not the accelerator's:
   tagged with the outgoing link's VLAN.  Nothing else changes.
 - Memberships (a proxy such as igmpproxy, with the kernel as its data
   path): a frame from S to G arriving on the upstream link goes to every
-  link whose membership for G forwards S (RFC 3376 6.3, RFC 3810 7.5:
+  link whose membership for G forwards S (RFC 3376 6.3, and MLDv2 alike:
   INCLUDE lists the sources it wants, EXCLUDE those it blocks; a bare
   group is EXCLUDE with none), each VIF with threshold 1.
 """
