@@ -35,7 +35,12 @@ void xm_tracker_init(struct xm_tracker *t, uint64_t stale_ns)
 void xm_tracker_free(struct xm_tracker *t)
 {
 	free(t->v);
+	free(t->order);
 	free(t->spare);
+	free(t->index);
+	free(t->old2new);
+	free(t->fresh);
+	free(t->spare_order);
 	free(t->pool);
 	free(t->free_slots);
 	xm_tracker_init(t, t->stale_ns);
@@ -93,23 +98,37 @@ static struct xm_rate since_checkpoint(const struct xm_tracker *t, const struct 
 	return xm_rate(base, flow_counter(&f->flow), t->now_ns - t->ck_t[k]);
 }
 
-static void compute(struct xm_tracker *t, struct xm_tracked *f, bool known_before)
+/* For each window, the checkpoint its average starts from: the newest at
+ * least the window old, else the oldest; -1 when that is now. */
+static void window_starts(const struct xm_tracker *t, int k[XM_WINDOWS])
 {
-	int w, back, k;
+	int w, back;
 
-	f->last = known_before ? xm_rate(f->prev, flow_counter(&f->flow), t->now_ns - t->prev_ns)
-			       : (struct xm_rate){ 0 };
 	for (w = 0; w < XM_WINDOWS; w++) {
 		uint64_t span = (uint64_t)xm_window_sec[w] * 1000000000ull;
 
-		/* The newest checkpoint at least span old, else the oldest. */
 		for (back = 0; back < t->ck_count - 1; back++)
 			if (t->now_ns - t->ck_t[ck_index(t, back)] >= span)
 				break;
-		k = ck_index(t, back);
-		f->avg[w] = t->ck_t[k] < t->now_ns ? since_checkpoint(t, f, k)
-						    : (struct xm_rate){ 0 };
+		k[w] = ck_index(t, back);
+		if (t->ck_t[k[w]] >= t->now_ns)
+			k[w] = -1;
 	}
+}
+
+static void compute(struct xm_tracker *t, struct xm_tracked *f, bool known_before,
+		    const int k[XM_WINDOWS])
+{
+	double sec = (t->now_ns - t->prev_ns) / 1e9;
+	int w;
+
+	f->last = known_before ? xm_rate(f->prev, flow_counter(&f->flow), t->now_ns - t->prev_ns)
+			       : (struct xm_rate){ 0 };
+	/* A count that went down was reset: counted from zero, as xm_rate(). */
+	f->copies_pps = !known_before || sec <= 0 ? 0 :
+			(f->flow.copies - (f->flow.copies >= f->prev_copies ? f->prev_copies : 0)) / sec;
+	for (w = 0; w < XM_WINDOWS; w++)
+		f->avg[w] = k[w] >= 0 ? since_checkpoint(t, f, k[w]) : (struct xm_rate){ 0 };
 	f->flags &= ~(XM_TF_NEW | XM_TF_STALE);
 	if (f->appeared_ns && t->now_ns - f->appeared_ns < XM_NEW_NS)
 		f->flags |= XM_TF_NEW;
@@ -118,13 +137,101 @@ static void compute(struct xm_tracker *t, struct xm_tracked *f, bool known_befor
 		f->flags |= XM_TF_STALE;
 }
 
+static bool same_key(const struct xm_flow_key *a, const struct xm_flow_key *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+/* A flow the tracker knew: its new reading, the old one kept as prev. */
+static void update_known(struct xm_tracker *t, struct xm_tracked *f, const struct xm_flow *now)
+{
+	int k;
+
+	f->prev = flow_counter(&f->flow);
+	f->prev_copies = f->flow.copies;
+	if (now->first_seen_ns > f->flow.first_seen_ns && f->flow.first_seen_ns) {
+		/* Evicted and created anew since: its history is of another
+		 * flow. */
+		f->prev = (struct xm_counter){ 0 };
+		f->prev_copies = 0;
+		for (k = 0; k < XM_HIST_SLOTS; k++)
+			t->pool[f->hist][k].packets = XM_HIST_ABSENT;
+	}
+	f->flow = *now;
+}
+
+/* Room for n flows in the scratch arrays and an index of old flows. */
+static int scratch_grow(struct xm_tracker *t, size_t n)
+{
+	size_t cap = t->scratch_cap;
+	uint32_t **arrays[] = { &t->old2new, &t->fresh, &t->spare_order, &t->order };
+	size_t i;
+
+	if (n <= cap && t->order)
+		return 0;
+	cap = n > 1024 ? n + n / 4 : 1024;
+	for (i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++) {
+		uint32_t *p = realloc(*arrays[i], cap * sizeof(uint32_t));
+
+		if (!p)
+			return -ENOMEM;
+		*arrays[i] = p;
+	}
+	t->scratch_cap = cap;
+	return 0;
+}
+
+/* The hash table of the keys of v[0..n), for the flows that moved. */
+static int index_build(struct xm_tracker *t)
+{
+	uint32_t size = 64, i;
+
+	while (size < 2 * t->n)
+		size *= 2;
+	if (size != t->index_size) {
+		free(t->index);
+		t->index = malloc((size_t)size * sizeof(*t->index));
+		t->index_size = t->index ? size : 0;
+		if (!t->index)
+			return -ENOMEM;
+	}
+	memset(t->index, 0xff, (size_t)size * sizeof(*t->index));
+	for (i = 0; i < t->n; i++) {
+		uint32_t h = xm_flow_key_hash(&t->v[i].key) & (size - 1);
+
+		while (t->index[h] != UINT32_MAX)
+			h = (h + 1) & (size - 1);
+		t->index[h] = i;
+	}
+	return 0;
+}
+
+static uint32_t index_find(const struct xm_tracker *t, const struct xm_flow_key *k)
+{
+	uint32_t h = xm_flow_key_hash(k) & (t->index_size - 1);
+
+	for (; t->index[h] != UINT32_MAX; h = (h + 1) & (t->index_size - 1))
+		if (same_key(&t->v[t->index[h]].key, k))
+			return t->index[h];
+	return UINT32_MAX;
+}
+
+/* qsort_r context: the flows whose indexes are sorted. */
+static int order_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct xm_tracked *v = ctx;
+
+	return xm_flow_key_cmp(&v[*(const uint32_t *)a].key, &v[*(const uint32_t *)b].key);
+}
+
 int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, size_t n,
 		      uint64_t now_ns)
 {
 	struct xm_tracked *next = t->spare;
-	size_t i = 0, j = 0, o;
-	bool checkpoint;
-	int k;
+	size_t i = 0, j, o, nfresh = 0, nord = 0, a, b;
+	bool indexed = false, checkpoint;
+	uint32_t *order;
+	int k, ks[XM_WINDOWS];
 
 	/* Two arrays take turns, so a refresh does not fault in fresh pages. */
 	if (t->spare_cap < n || !next) {
@@ -133,44 +240,75 @@ int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, siz
 		next = t->spare = malloc(t->spare_cap * sizeof(*next));
 		if (!next) {
 			t->spare_cap = 0;
-			return -ENOMEM;
+			goto nomem;
 		}
 	}
-	/* Both sides are sorted by key: one merge matches them. */
-	for (o = 0; j < n; j++, o++) {
-		int d = 1;
+	if (scratch_grow(t, n > t->n ? n : t->n))
+		goto nomem;
+	/* The same flows in the same order (no flow came or went): each
+	 * entry is updated where it is. */
+	for (j = 0; j < n && n == t->n; j++)
+		if (!same_key(&t->v[j].key, &cur[j].key))
+			break;
+	if (n == t->n && j == n) {
+		for (j = 0; j < n; j++)
+			update_known(t, &t->v[j], &cur[j].flow);
+		goto rates;
+	}
+	memset(t->old2new, 0xff, t->n * sizeof(uint32_t));
+	for (j = 0; j < n; j++) {
+		uint32_t p = UINT32_MAX;
 
-		while (i < t->n && (d = xm_flow_key_cmp(&t->v[i].key, &cur[j].key)) < 0)
-			hist_release(t, t->v[i++].hist);	/* evicted: forget it */
-		if (i < t->n && d == 0) {
-			next[o] = t->v[i++];
-			next[o].prev = flow_counter(&next[o].flow);
-			if (cur[j].flow.first_seen_ns > next[o].flow.first_seen_ns &&
-			    next[o].flow.first_seen_ns) {
-				/* Evicted and created anew since: its history
-				 * is of another flow. */
-				next[o].prev = (struct xm_counter){ 0 };
-				for (k = 0; k < XM_HIST_SLOTS; k++)
-					t->pool[next[o].hist][k].packets = XM_HIST_ABSENT;
-			}
-		} else {
-			memset(&next[o], 0, sizeof(next[o]));
-			next[o].key = cur[j].key;
-			/* Flows there from the first reading are not new. */
-			next[o].appeared_ns = t->updates ? now_ns : 0;
-			if (hist_alloc(t, &next[o].hist)) {
-				/* Slots were already moved around: start over. */
-				xm_tracker_free(t);
-				return -ENOMEM;
-			}
-			for (k = 0; k < XM_HIST_SLOTS; k++)
-				t->pool[next[o].hist][k].packets = XM_HIST_ABSENT;
-			next[o].flags = TF_FRESH;
+		/* Where the previous reading had it, else the hash table. */
+		if (i < t->n && same_key(&t->v[i].key, &cur[j].key)) {
+			p = i;
+		} else if (t->n) {
+			if (!indexed && index_build(t))
+				goto nomem;
+			indexed = true;
+			p = index_find(t, &cur[j].key);
 		}
-		next[o].flow = cur[j].flow;
+		if (p != UINT32_MAX && t->old2new[p] == UINT32_MAX) {
+			t->old2new[p] = j;
+			i = p + 1;
+			next[j] = t->v[p];
+			update_known(t, &next[j], &cur[j].flow);
+			continue;
+		} else {
+			memset(&next[j], 0, sizeof(next[j]));
+			next[j].key = cur[j].key;
+			/* Flows there from the first reading are not new. */
+			next[j].appeared_ns = t->updates ? now_ns : 0;
+			if (hist_alloc(t, &next[j].hist))
+				goto nomem;	/* slots were moved around: start over */
+			for (k = 0; k < XM_HIST_SLOTS; k++)
+				t->pool[next[j].hist][k].packets = XM_HIST_ABSENT;
+			next[j].flags = TF_FRESH;
+			t->fresh[nfresh++] = j;
+		}
+		next[j].flow = cur[j].flow;
 	}
-	for (; i < t->n; i++)
-		hist_release(t, t->v[i].hist);
+	for (i = 0; i < t->n; i++)
+		if (t->old2new[i] == UINT32_MAX)
+			hist_release(t, t->v[i].hist);	/* evicted: forget it */
+
+	/* The key order: the old one without the evicted flows, merged with
+	 * the new flows, sorted among themselves. */
+	order = t->spare_order;
+	for (o = 0; o < t->n; o++)
+		if (t->old2new[t->order[o]] != UINT32_MAX)
+			t->spare_order[nord++] = t->old2new[t->order[o]];
+	qsort_r(t->fresh, nfresh, sizeof(*t->fresh), order_cmp, next);
+	t->spare_order = t->order;
+	for (a = b = o = 0; a < nord || b < nfresh; o++) {
+		if (b == nfresh || (a < nord && order_cmp(&order[a], &t->fresh[b], next) < 0))
+			t->spare_order[o] = order[a++];
+		else
+			t->spare_order[o] = t->fresh[b++];
+	}
+	t->order = t->spare_order;
+	t->spare_order = order;
+
 	t->spare = t->v;
 	t->v = next;
 	{
@@ -180,7 +318,7 @@ int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, siz
 		t->spare_cap = c;
 	}
 	t->n = n;
-
+rates:
 	t->prev_ns = t->updates ? t->now_ns : 0;
 	t->now_ns = now_ns;
 	t->updates++;
@@ -191,6 +329,7 @@ int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, siz
 		if (t->ck_count < XM_HIST_SLOTS)
 			t->ck_count++;
 	}
+	window_starts(t, ks);
 	for (o = 0; o < n; o++) {
 		struct xm_tracked *f = &t->v[o];
 		bool known = !(f->flags & TF_FRESH);
@@ -198,9 +337,12 @@ int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, siz
 		if (checkpoint)
 			t->pool[f->hist][t->ck_head] = flow_counter(&f->flow);
 		f->flags &= ~TF_FRESH;
-		compute(t, f, known && t->prev_ns);
+		compute(t, f, known && t->prev_ns, ks);
 	}
 	return 0;
+nomem:
+	xm_tracker_free(t);
+	return -ENOMEM;
 }
 
 int xm_tracker_series(const struct xm_tracker *t, const struct xm_tracked *f,

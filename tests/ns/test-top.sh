@@ -14,7 +14,8 @@
 #     stream (200 and 50 packets a second); the test sends keys and reads
 #     the screen with capture-pane: rates near the offered ones, sort
 #     (< and S), filter (f), the group's detail view (Enter: members with
-#     filter modes and sources, "-" for the absent per-egress counters, a
+#     filter modes and sources, "-" for the copies of an accelerator that
+#     has no entry, a
 #     sparkline), interface cycling (i), bytes (b), pause (p), help (?), a
 #     new flow highlighted, a resize to 120x30 that shows more columns, q.
 #  3. A sender that stops: its flow turns stale.
@@ -93,12 +94,12 @@ expect_match "batch: up0 in the interface table with its boundary drops" \
 
 J=$XM_TMP/top.json
 top --json -n 1 >"$J"
-expect_eq "json: one object, 3 flows, 3 groups, 2 memberships, no per-egress counters" \
+expect_eq "json: one object, 3 flows, 3 groups, 2 memberships, no interface accelerates" \
 	"1 3 3 2 False" \
-	"$(wc -l <"$J") $(json_get 'd["flows_tracked"], d["groups"], d["memberships"], d["egress_counters"]' <"$J" | tr -d '(),')"
+	"$(wc -l <"$J") $(json_get 'd["flows_tracked"], d["groups"], d["memberships"], d["accelerator"]' <"$J" | tr -d '(),')"
 expect_eq "json: 239.1.1.1 from 192.0.2.1: packets, bytes, members, copies, drop reason" \
-	"100 6600 1 None None" \
-	"$(json_get '[(f["packets"], f["bytes"], f["members"], f["copies_pps"], f["drop_reason"]) for f in d["flows"] if f["group"] == "239.1.1.1"][0]' <"$J" | tr -d '(),')"
+	"100 6600 1 None None None" \
+	"$(json_get '[(f["packets"], f["bytes"], f["members"], f["copies"], f["copies_pps"], f["drop_reason"]) for f in d["flows"] if f["group"] == "239.1.1.1"][0]' <"$J" | tr -d '(),')"
 expect_eq "json: 239.3.3.3: boundary" "boundary 20" \
 	"$(json_get '[(f["drop_reason"], f["packets"]) for f in d["flows"] if f["group"] == "239.3.3.3"][0]' <"$J" | tr -d "(),'")"
 expect_eq "json: up0 in 170 frames and 11220 bytes, 20 dropped at the boundary" "170 11220 20 20" \
@@ -200,8 +201,8 @@ screen_says "tmux: Enter on the first row opens its group" '^group 239\.1\.1\.1 
 screen_says "tmux: detail: dn1 listens to any source (static exclude)" \
 	'^dn1 +0 exclude +3 +- +static \(any source\)$'
 screen_says "tmux: detail: dn2 includes $SRC_IP4, forwarded" "^dn2 +0 include +3 +- +- $SRC_IP4\+$"
-screen_says "tmux: detail: no per-egress counters without the accelerator" \
-	'^-  \(no per-egress counters: the accelerator.s xm_egress_ctr is not pinned\)$'
+screen_says "tmux: detail: no copies without the accelerator" \
+	'^-  \(no flow of the group has an accelerator entry with an outgoing interface\)$'
 screen_says "tmux: detail: a sparkline of the last seconds" '^last [0-9]+s, 2s a mark, top [0-9.]+[kM]?b/s: \[[ .:=+*#-]+\]$'
 keys Escape
 screen_says "tmux: Esc returns to the table" '^  IFACE  GROUP'
