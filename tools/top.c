@@ -199,7 +199,7 @@ static bool matches(const struct top *t, const struct xm_tracked *f, const char 
 			flt->text, n);
 }
 
-static double col_value(const struct top_row *r, enum top_col c, uint64_t now)
+static inline double col_value(const struct top_row *r, enum top_col c, uint64_t now)
 {
 	switch (c) {
 	case TOP_COL_PPS:	return r->f->avg[0].pps;
@@ -317,7 +317,7 @@ int top_rows(struct top *t)
 	size_t n = t->tr.n, i, k, m;
 	struct radix_item *a, *b, *sorted;
 	struct top_row *byrank;
-	uint32_t *rank;
+	uint32_t *rank, drop_mask = 0;
 
 	if (t->rows_cap < n + 1) {
 		free(t->rows);
@@ -341,6 +341,8 @@ int top_rows(struct top *t)
 	rank = (uint32_t *)(byrank + t->rows_cap);
 	for (k = 0; k < n; k++)
 		rank[t->tr.order[k]] = k;
+	for (k = 0; k < XM_R_COUNT; k++)
+		drop_mask |= reason_drops[k] ? 1u << k : 0;
 	for (i = 0; i < n; i++) {
 		const struct xm_tracked *f = &t->tr.v[i];
 		struct top_row *r = &byrank[rank[i]];
@@ -356,10 +358,14 @@ int top_rows(struct top *t)
 		r->has_copies = (si && si->e.cfg.fwd_mode == XM_FWD_ACCELERATE) || f->flow.copies;
 		r->copies_pps = r->has_copies ? f->copies_pps : 0;
 		r->members = xm_members_of_flow(&t->cur, &f->key);
-		r->drop_reason = top_reason_drops(f->flow.last_reason) ? (int)f->flow.last_reason : -1;
-		for (int d = 0; r->drop_reason < 0 && d < XM_R_COUNT; d++)
-			if ((f->flow.reason_mask & (1u << d)) && reason_drops[d])
-				r->drop_reason = d;
+		/* Its newest reason if that drops, else the first it saw that
+		 * drops. */
+		if (top_reason_drops(f->flow.last_reason))
+			r->drop_reason = f->flow.last_reason;
+		else if (f->flow.reason_mask & drop_mask)
+			r->drop_reason = __builtin_ctz(f->flow.reason_mask & drop_mask);
+		else
+			r->drop_reason = -1;
 		a[rank[i]].key = 0;
 		if (numeric) {
 			uint64_t key = ordered_bits(col_value(r, t->sort, ctx.now));

@@ -86,18 +86,6 @@ static int ck_index(const struct xm_tracker *t, int back)
 	return (t->ck_head - back + XM_HIST_SLOTS) % XM_HIST_SLOTS;
 }
 
-/* The rate from checkpoint ring index k to now; a flow unknown at the
- * checkpoint arrived after it, so it counts from zero. */
-static struct xm_rate since_checkpoint(const struct xm_tracker *t, const struct xm_tracked *f,
-				       int k)
-{
-	struct xm_counter base = t->pool[f->hist][k];
-
-	if (base.packets == XM_HIST_ABSENT)
-		base.packets = base.bytes = 0;
-	return xm_rate(base, flow_counter(&f->flow), t->now_ns - t->ck_t[k]);
-}
-
 /* For each window, the checkpoint its average starts from: the newest at
  * least the window old, else the oldest; -1 when that is now. */
 static void window_starts(const struct xm_tracker *t, int k[XM_WINDOWS])
@@ -116,19 +104,50 @@ static void window_starts(const struct xm_tracker *t, int k[XM_WINDOWS])
 	}
 }
 
-static void compute(struct xm_tracker *t, struct xm_tracked *f, bool known_before,
-		    const int k[XM_WINDOWS])
+/* xm_rate() with the interval as its inverse (per = 1 / seconds, 0 for
+ * none): one multiplication instead of a division, for every flow. */
+static inline struct xm_rate rate_per(struct xm_counter then, struct xm_counter now, double per)
 {
-	double sec = (t->now_ns - t->prev_ns) / 1e9;
+	struct xm_rate r = { 0 };
+
+	if (now.packets < then.packets || now.bytes < then.bytes) {
+		r.reset = true;
+		then.packets = then.bytes = 0;
+	}
+	r.pps = (now.packets - then.packets) * per;
+	r.bps = (now.bytes - then.bytes) * 8.0 * per;
+	return r;
+}
+
+/* What compute() needs of the update, the same for every flow. */
+struct span {
+	int k[XM_WINDOWS];		/* window_starts() */
+	double per[XM_WINDOWS];		/* 1 / seconds since checkpoint k */
+	double per_last;		/* 1 / seconds since the previous update */
+};
+
+static void compute(struct xm_tracker *t, struct xm_tracked *f, bool known_before,
+		    const struct span *sp)
+{
+	struct xm_counter now = flow_counter(&f->flow), base;
 	int w;
 
-	f->last = known_before ? xm_rate(f->prev, flow_counter(&f->flow), t->now_ns - t->prev_ns)
-			       : (struct xm_rate){ 0 };
+	f->last = known_before ? rate_per(f->prev, now, sp->per_last) : (struct xm_rate){ 0 };
 	/* A count that went down was reset: counted from zero, as xm_rate(). */
-	f->copies_pps = !known_before || sec <= 0 ? 0 :
-			(f->flow.copies - (f->flow.copies >= f->prev_copies ? f->prev_copies : 0)) / sec;
-	for (w = 0; w < XM_WINDOWS; w++)
-		f->avg[w] = k[w] >= 0 ? since_checkpoint(t, f, k[w]) : (struct xm_rate){ 0 };
+	f->copies_pps = !known_before ? 0 :
+		(f->flow.copies - (f->flow.copies >= f->prev_copies ? f->prev_copies : 0)) *
+		sp->per_last;
+	for (w = 0; w < XM_WINDOWS; w++) {
+		if (sp->k[w] < 0) {
+			f->avg[w] = (struct xm_rate){ 0 };
+			continue;
+		}
+		/* A flow unknown at the checkpoint arrived after it: from zero. */
+		base = t->pool[f->hist][sp->k[w]];
+		if (base.packets == XM_HIST_ABSENT)
+			base.packets = base.bytes = 0;
+		f->avg[w] = rate_per(base, now, sp->per[w]);
+	}
 	f->flags &= ~(XM_TF_NEW | XM_TF_STALE);
 	if (f->appeared_ns && t->now_ns - f->appeared_ns < XM_NEW_NS)
 		f->flags |= XM_TF_NEW;
@@ -231,7 +250,8 @@ int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, siz
 	size_t i = 0, j, o, nfresh = 0, nord = 0, a, b;
 	bool indexed = false, checkpoint;
 	uint32_t *order;
-	int k, ks[XM_WINDOWS];
+	struct span sp;
+	int k;
 
 	/* Two arrays take turns, so a refresh does not fault in fresh pages. */
 	if (t->spare_cap < n || !next) {
@@ -329,7 +349,10 @@ rates:
 		if (t->ck_count < XM_HIST_SLOTS)
 			t->ck_count++;
 	}
-	window_starts(t, ks);
+	window_starts(t, sp.k);
+	for (k = 0; k < XM_WINDOWS; k++)
+		sp.per[k] = sp.k[k] >= 0 ? 1e9 / (t->now_ns - t->ck_t[sp.k[k]]) : 0;
+	sp.per_last = t->prev_ns && t->now_ns > t->prev_ns ? 1e9 / (t->now_ns - t->prev_ns) : 0;
 	for (o = 0; o < n; o++) {
 		struct xm_tracked *f = &t->v[o];
 		bool known = !(f->flags & TF_FRESH);
@@ -337,7 +360,7 @@ rates:
 		if (checkpoint)
 			t->pool[f->hist][t->ck_head] = flow_counter(&f->flow);
 		f->flags &= ~TF_FRESH;
-		compute(t, f, known && t->prev_ns, ks);
+		compute(t, f, known && t->prev_ns, &sp);
 	}
 	return 0;
 nomem:
