@@ -74,22 +74,21 @@ static long flow_one(void *map, const struct xm_flow_key *key, const struct xm_f
 {
 	__u32 i = flows_count, me = bpf_get_smp_processor_id(), c;
 	struct xm_flow_entry *e;
-	struct xm_flow m = {};
 
 	if (i >= flows_cap)
 		return 1;	/* cannot happen: out_flows is the table's size */
 	e = bpf_map_lookup_elem(&out_flows, &i);
 	if (!e)
 		return 1;
+	__builtin_memcpy(&e->key, key, sizeof(e->key));
+	__builtin_memset(&e->flow, 0, sizeof(e->flow));
 	for (c = 0; c < XM_WALK_MAX_CPUS && c < ncpu; c++) {
 		const struct xm_flow *f = c == me ? val :
 					  bpf_map_lookup_percpu_elem(&xm_flows, key, c);
 
 		if (f)
-			merge(&m, f);
+			merge(&e->flow, f);
 	}
-	__builtin_memcpy(&e->key, key, sizeof(e->key));
-	__builtin_memcpy(&e->flow, &m, sizeof(e->flow));
 	flows_count = i + 1;
 	return 0;
 }
