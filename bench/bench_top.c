@@ -13,10 +13,16 @@
  * Rows, each the min / median / max of ROUNDS runs, interleaved:
  *   iterate   the baseline: every key with bpf_map_get_next_key() and
  *             bpf_map_lookup_elem(), values merged, nothing else
+ *   kernel    bpf_map_lookup_batch() alone, into buffers allocated once
+ *   walk      xm_walk_flows(): the readers' walk in the kernel, merged,
+ *             with the flow caches (what a refresh reads the flows with)
  *   batch     xm_read_flows(): batched lookups, merge, sort, flow caches
+ *             (`xdp-mcast stats`)
  *   refresh   top_refresh(): everything mcast-top does per refresh (the
  *             snapshot of interfaces, flows and memberships, the tracker's
- *             rates and checkpoints, members per flow, the sort)
+ *             rates and checkpoints, members per flow, the sort of every
+ *             row); the terminal and the batch and JSON frames refresh
+ *             the same way, drawing and printing are not included
  *   metrics   one scrape's rendering in the daemon (snapshot + text)
  * Target: refresh under 50 ms of CPU.
  *
@@ -180,11 +186,13 @@ static int kernel_read(int fd, int ncpu, uint32_t batch)
 	return n;
 }
 
-enum { R_ITER, R_KERNEL, R_BATCH, R_REFRESH, R_METRICS, NROWS };
-static const char *const row_names[NROWS] = { "iterate", "kernel", "batch", "refresh", "metrics" };
+enum { R_ITER, R_KERNEL, R_WALK, R_BATCH, R_REFRESH, R_METRICS, NROWS };
+static const char *const row_names[NROWS] = { "iterate", "kernel", "walk", "batch", "refresh",
+					       "metrics" };
 static const char *const row_what[NROWS] = {
 	"baseline: get_next_key + lookup per flow, merged",
 	"bpf_map_lookup_batch() alone, no merge",
+	"xm_walk_flows(): the walk in the kernel, merged",
 	"xm_read_flows(): batched lookups, merge, sort",
 	"one mcast-top refresh (top_refresh)",
 	"one metrics scrape rendered by the daemon",
@@ -209,7 +217,7 @@ int main(int argc, char **argv)
 			for (r = 0; r < NROWS && strcmp(optarg, row_names[r]); r++)
 				;
 			if (r == NROWS) {
-				fprintf(stderr, "bench_top: -o iterate|batch|refresh|metrics\n");
+				fprintf(stderr, "bench_top: -o iterate|kernel|walk|batch|refresh|metrics\n");
 				return 64;
 			}
 			only[r] = any_only = true;
@@ -286,6 +294,10 @@ int main(int argc, char **argv)
 			case R_KERNEL:
 				counted[r] = kernel_read(t.r.st.flows_fd, ncpu, kbatch);
 				break;
+			case R_WALK:
+				counted[r] = xm_walk_flows(t.r.walk, &flows);
+				free(flows);
+				break;
 			case R_BATCH:
 				counted[r] = xm_read_flows(t.r.st.flows_fd, t.r.st.flow_cache_fd, &flows);
 				free(flows);
@@ -342,8 +354,9 @@ int main(int argc, char **argv)
 		printf("refresh / iterate (medians): %.2fx; target: refresh under %.0f ms CPU: %s\n",
 		       cpu[R_REFRESH][rounds / 2] / cpu[R_ITER][rounds / 2], TARGET_MS,
 		       cpu[R_REFRESH][rounds / 2] < TARGET_MS ? "met" : "MISSED");
-		printf("peak RSS %ld MiB (the tracker keeps a minute of checkpoints a flow)\n",
-		       ru.ru_maxrss / 1024);
+		printf("peak RSS %ld MiB (the tracker keeps a minute of checkpoints a flow); "
+		       "flows walked in the kernel: %s\n", ru.ru_maxrss / 1024,
+		       xm_walker_walks_flows(t.r.walk) ? "yes" : "no (batched lookups)");
 	}
 out_top:
 	top_close(&t);
