@@ -41,7 +41,8 @@ void xm_tracker_free(struct xm_tracker *t)
 	free(t->old2new);
 	free(t->fresh);
 	free(t->spare_order);
-	free(t->pool);
+	for (int k = 0; k < XM_HIST_SLOTS; k++)
+		free(t->pool[k]);
 	free(t->free_slots);
 	xm_tracker_init(t, t->stale_ns);
 }
@@ -54,12 +55,16 @@ static int hist_alloc(struct xm_tracker *t, uint32_t *out)
 	}
 	if (t->pool_n == t->pool_cap) {
 		uint32_t cap = t->pool_cap ? t->pool_cap * 2 : 1024;
-		void *p = realloc(t->pool, (size_t)cap * sizeof(*t->pool));
 		uint32_t *f;
+		int k;
 
-		if (!p)
-			return -ENOMEM;
-		t->pool = p;
+		for (k = 0; k < XM_HIST_SLOTS; k++) {
+			void *p = realloc(t->pool[k], (size_t)cap * sizeof(*t->pool[k]));
+
+			if (!p)
+				return -ENOMEM;
+			t->pool[k] = p;
+		}
 		f = realloc(t->free_slots, (size_t)cap * sizeof(*f));
 		if (!f)
 			return -ENOMEM;
@@ -143,7 +148,7 @@ static void compute(struct xm_tracker *t, struct xm_tracked *f, bool known_befor
 			continue;
 		}
 		/* A flow unknown at the checkpoint arrived after it: from zero. */
-		base = t->pool[f->hist][sp->k[w]];
+		base = t->pool[sp->k[w]][f->hist];
 		if (base.packets == XM_HIST_ABSENT)
 			base.packets = base.bytes = 0;
 		f->avg[w] = rate_per(base, now, sp->per[w]);
@@ -174,7 +179,7 @@ static void update_known(struct xm_tracker *t, struct xm_tracked *f, const struc
 		f->prev = (struct xm_counter){ 0 };
 		f->prev_copies = 0;
 		for (k = 0; k < XM_HIST_SLOTS; k++)
-			t->pool[f->hist][k].packets = XM_HIST_ABSENT;
+			t->pool[k][f->hist].packets = XM_HIST_ABSENT;
 	}
 	f->flow = *now;
 }
@@ -302,7 +307,7 @@ int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, siz
 			if (hist_alloc(t, &next[j].hist))
 				goto nomem;	/* slots were moved around: start over */
 			for (k = 0; k < XM_HIST_SLOTS; k++)
-				t->pool[next[j].hist][k].packets = XM_HIST_ABSENT;
+				t->pool[k][next[j].hist].packets = XM_HIST_ABSENT;
 			next[j].flags = TF_FRESH;
 			t->fresh[nfresh++] = j;
 		}
@@ -358,7 +363,7 @@ rates:
 		bool known = !(f->flags & TF_FRESH);
 
 		if (checkpoint)
-			t->pool[f->hist][t->ck_head] = flow_counter(&f->flow);
+			t->pool[t->ck_head][f->hist] = flow_counter(&f->flow);
 		f->flags &= ~TF_FRESH;
 		compute(t, f, known && t->prev_ns, &sp);
 	}
@@ -385,8 +390,8 @@ int xm_tracker_series(const struct xm_tracker *t, const struct xm_tracked *f,
 		back = nslots - 1 - i;
 		ka = ck_index(t, back + 1);
 		kb = ck_index(t, back);
-		a = t->pool[f->hist][ka];
-		b = t->pool[f->hist][kb];
+		a = t->pool[ka][f->hist];
+		b = t->pool[kb][f->hist];
 		if (b.packets == XM_HIST_ABSENT) {
 			out[i] = (struct xm_rate){ 0 };
 			continue;

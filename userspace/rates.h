@@ -77,8 +77,11 @@ struct xm_tracker {
 	uint32_t *old2new, *fresh, *spare_order;
 	size_t scratch_cap;
 	/* Checkpoints: counters of every flow at ck_t[], a ring of
-	 * XM_HIST_SLOTS; ck_head is the newest, ck_count how many hold one. */
-	struct xm_counter (*pool)[XM_HIST_SLOTS];
+	 * XM_HIST_SLOTS; ck_head is the newest, ck_count how many hold one.
+	 * pool[k][f->hist] is flow f at checkpoint k: one array a checkpoint,
+	 * so a refresh reads each window's checkpoint for every flow from
+	 * one dense array. */
+	struct xm_counter *pool[XM_HIST_SLOTS];
 	uint32_t pool_n, pool_cap;
 	uint32_t *free_slots;
 	uint32_t nfree;

@@ -187,12 +187,13 @@ uint64_t xm_group_hash(uint8_t family, const __be32 *g)
 /* The groups with members, hashed to where they start in by_group. */
 static int index_groups(struct xm_snapshot *s)
 {
-	uint32_t size = 64, i, h;
+	uint32_t size = 64, i, j, h;
 
 	while (size < 2 * (uint32_t)s->nmembers)
 		size *= 2;
 	s->group_slots = malloc((size_t)size * sizeof(*s->group_slots));
-	if (!s->group_slots)
+	s->group_fixed = malloc((size_t)size * sizeof(*s->group_fixed));
+	if (!s->group_slots || !s->group_fixed)
 		return -ENOMEM;
 	s->group_slots_size = size;
 	memset(s->group_slots, 0xff, (size_t)size * sizeof(*s->group_slots));
@@ -206,6 +207,19 @@ static int index_groups(struct xm_snapshot *s)
 		while (s->group_slots[h] != UINT32_MAX)
 			h = (h + 1) & (size - 1);
 		s->group_slots[h] = i;
+		/* No source listed: EXCLUDE wants every source, INCLUDE none. */
+		s->group_fixed[h] = 0;
+		for (j = i; j < (uint32_t)s->nmembers; j++) {
+			const struct xm_member_entry *e = &s->members[s->by_group[j]];
+
+			if (!xm_same_group(e->key.family, e->key.group, m->family, m->group))
+				break;
+			if (e->nsrc) {
+				s->group_fixed[h] = -1;
+				break;
+			}
+			s->group_fixed[h] += e->m.filter_mode == XM_FILTER_EXCLUDE;
+		}
 	}
 	return 0;
 }
@@ -358,6 +372,7 @@ void xm_snapshot_free(struct xm_snapshot *s)
 	free(s->members);
 	free(s->by_group);
 	free(s->group_slots);
+	free(s->group_fixed);
 	free(s->srcs);
 	memset(s, 0, sizeof(*s));
 }
@@ -411,6 +426,8 @@ int xm_members_of_flow(const struct xm_snapshot *s, const struct xm_flow_key *k)
 		}
 		if (s->group_slots[h] == UINT32_MAX)
 			return 0;
+		if (s->group_fixed[h] >= 0)
+			return s->group_fixed[h];
 		lo = hi = s->group_slots[h];
 	}
 	while (lo < hi) {

@@ -48,6 +48,9 @@ struct xm_snapshot {
 	uint32_t *group_slots;		/* hash table of the groups with members:
 					 * where each starts in by_group,
 					 * UINT32_MAX empty; NULL: none */
+	int32_t *group_fixed;		/* per slot: the memberships that want any
+					 * source of the group when none of
+					 * them lists sources, else -1 */
 	uint32_t group_slots_size;	/* a power of two */
 	struct xm_member_src_entry *srcs;	/* sorted the same, then source */
 	int nsrcs;
