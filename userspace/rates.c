@@ -248,17 +248,55 @@ static int order_cmp(const void *a, const void *b, void *ctx)
 	return xm_flow_key_cmp(&v[*(const uint32_t *)a].key, &v[*(const uint32_t *)b].key);
 }
 
+/* A flow's checkpoint and rates, once its reading is in. */
+static void finish(struct xm_tracker *t, struct xm_tracked *f, bool checkpoint,
+		   const struct span *sp)
+{
+	bool known = !(f->flags & TF_FRESH);
+
+	if (checkpoint)
+		t->pool[t->ck_head][f->hist] = flow_counter(&f->flow);
+	f->flags &= ~TF_FRESH;
+	compute(t, f, known && t->prev_ns, sp);
+}
+
 int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, size_t n,
 		      uint64_t now_ns)
 {
 	struct xm_tracked *next = t->spare;
-	size_t i = 0, j, o, nfresh = 0, nord = 0, a, b;
-	bool indexed = false, checkpoint;
+	size_t i, j, j0, o, nfresh = 0, nord = 0, a, b;
+	bool indexed = false, checkpoint, first = t->updates == 0;
 	uint32_t *order;
 	struct span sp;
 	int k;
 
-	/* Two arrays take turns, so a refresh does not fault in fresh pages. */
+	/* The clock first: every flow's rates use it. */
+	t->prev_ns = t->updates ? t->now_ns : 0;
+	t->now_ns = now_ns;
+	t->updates++;
+	checkpoint = t->ck_count == 0 || now_ns - t->ck_t[t->ck_head] >= XM_HIST_STEP_NS;
+	if (checkpoint) {
+		t->ck_head = (t->ck_head + 1) % XM_HIST_SLOTS;
+		t->ck_t[t->ck_head] = now_ns;
+		if (t->ck_count < XM_HIST_SLOTS)
+			t->ck_count++;
+	}
+	window_starts(t, sp.k);
+	for (k = 0; k < XM_WINDOWS; k++)
+		sp.per[k] = sp.k[k] >= 0 ? 1e9 / (t->now_ns - t->ck_t[sp.k[k]]) : 0;
+	sp.per_last = t->prev_ns && t->now_ns > t->prev_ns ? 1e9 / (t->now_ns - t->prev_ns) : 0;
+
+	/* The flows that come where the previous reading had them, up to
+	 * the first that does not (all of them when no flow came or went):
+	 * updated where they are, in one pass. */
+	for (j0 = 0; j0 < n && j0 < t->n && same_key(&t->v[j0].key, &cur[j0].key); j0++) {
+		update_known(t, &t->v[j0], &cur[j0].flow);
+		finish(t, &t->v[j0], checkpoint, &sp);
+	}
+	if (j0 == n && n == t->n)
+		return 0;
+
+	/* Flows came or went: the rest is matched into the other array. */
 	if (t->spare_cap < n || !next) {
 		free(t->spare);
 		t->spare_cap = n > 1024 ? n + n / 4 : 1024;
@@ -270,18 +308,12 @@ int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, siz
 	}
 	if (scratch_grow(t, n > t->n ? n : t->n))
 		goto nomem;
-	/* The same flows in the same order (no flow came or went): each
-	 * entry is updated where it is. */
-	for (j = 0; j < n && n == t->n; j++)
-		if (!same_key(&t->v[j].key, &cur[j].key))
-			break;
-	if (n == t->n && j == n) {
-		for (j = 0; j < n; j++)
-			update_known(t, &t->v[j], &cur[j].flow);
-		goto rates;
-	}
 	memset(t->old2new, 0xff, t->n * sizeof(uint32_t));
-	for (j = 0; j < n; j++) {
+	for (j = 0; j < j0; j++) {
+		next[j] = t->v[j];
+		t->old2new[j] = j;
+	}
+	for (i = j = j0; j < n; j++) {
 		uint32_t p = UINT32_MAX;
 
 		/* Where the previous reading had it, else the hash table. */
@@ -299,19 +331,18 @@ int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, siz
 			next[j] = t->v[p];
 			update_known(t, &next[j], &cur[j].flow);
 			continue;
-		} else {
-			memset(&next[j], 0, sizeof(next[j]));
-			next[j].key = cur[j].key;
-			/* Flows there from the first reading are not new. */
-			next[j].appeared_ns = t->updates ? now_ns : 0;
-			if (hist_alloc(t, &next[j].hist))
-				goto nomem;	/* slots were moved around: start over */
-			for (k = 0; k < XM_HIST_SLOTS; k++)
-				t->pool[k][next[j].hist].packets = XM_HIST_ABSENT;
-			next[j].flags = TF_FRESH;
-			t->fresh[nfresh++] = j;
 		}
+		memset(&next[j], 0, sizeof(next[j]));
+		next[j].key = cur[j].key;
+		/* Flows there from the first reading are not new. */
+		next[j].appeared_ns = first ? 0 : now_ns;
+		if (hist_alloc(t, &next[j].hist))
+			goto nomem;	/* slots were moved around: start over */
+		for (k = 0; k < XM_HIST_SLOTS; k++)
+			t->pool[k][next[j].hist].packets = XM_HIST_ABSENT;
+		next[j].flags = TF_FRESH;
 		next[j].flow = cur[j].flow;
+		t->fresh[nfresh++] = j;
 	}
 	for (i = 0; i < t->n; i++)
 		if (t->old2new[i] == UINT32_MAX)
@@ -343,30 +374,8 @@ int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, siz
 		t->spare_cap = c;
 	}
 	t->n = n;
-rates:
-	t->prev_ns = t->updates ? t->now_ns : 0;
-	t->now_ns = now_ns;
-	t->updates++;
-	checkpoint = t->ck_count == 0 || now_ns - t->ck_t[t->ck_head] >= XM_HIST_STEP_NS;
-	if (checkpoint) {
-		t->ck_head = (t->ck_head + 1) % XM_HIST_SLOTS;
-		t->ck_t[t->ck_head] = now_ns;
-		if (t->ck_count < XM_HIST_SLOTS)
-			t->ck_count++;
-	}
-	window_starts(t, sp.k);
-	for (k = 0; k < XM_WINDOWS; k++)
-		sp.per[k] = sp.k[k] >= 0 ? 1e9 / (t->now_ns - t->ck_t[sp.k[k]]) : 0;
-	sp.per_last = t->prev_ns && t->now_ns > t->prev_ns ? 1e9 / (t->now_ns - t->prev_ns) : 0;
-	for (o = 0; o < n; o++) {
-		struct xm_tracked *f = &t->v[o];
-		bool known = !(f->flags & TF_FRESH);
-
-		if (checkpoint)
-			t->pool[t->ck_head][f->hist] = flow_counter(&f->flow);
-		f->flags &= ~TF_FRESH;
-		compute(t, f, known && t->prev_ns, &sp);
-	}
+	for (o = j0; o < n; o++)
+		finish(t, &t->v[o], checkpoint, &sp);
 	return 0;
 nomem:
 	xm_tracker_free(t);
