@@ -18,6 +18,8 @@
  *             with the flow caches (what a refresh reads the flows with)
  *   batch     xm_read_flows(): batched lookups, merge, sort, flow caches
  *             (`xdp-mcast stats`)
+ *   members   a snapshot without the flows: interfaces, their counters,
+ *             the memberships (what a refresh reads besides the flows)
  *   refresh   top_refresh(): everything mcast-top does per refresh (the
  *             snapshot of interfaces, flows and memberships, the tracker's
  *             rates and checkpoints, members per flow, the sort of every
@@ -186,14 +188,15 @@ static int kernel_read(int fd, int ncpu, uint32_t batch)
 	return n;
 }
 
-enum { R_ITER, R_KERNEL, R_WALK, R_BATCH, R_REFRESH, R_METRICS, NROWS };
-static const char *const row_names[NROWS] = { "iterate", "kernel", "walk", "batch", "refresh",
-					       "metrics" };
+enum { R_ITER, R_KERNEL, R_WALK, R_BATCH, R_MEMBERS, R_REFRESH, R_METRICS, NROWS };
+static const char *const row_names[NROWS] = { "iterate", "kernel", "walk", "batch", "members",
+					       "refresh", "metrics" };
 static const char *const row_what[NROWS] = {
 	"baseline: get_next_key + lookup per flow, merged",
 	"bpf_map_lookup_batch() alone, no merge",
 	"xm_walk_flows(): the walk in the kernel, merged",
 	"xm_read_flows(): batched lookups, merge, sort",
+	"a snapshot of interfaces and memberships, no flows",
 	"one mcast-top refresh (top_refresh)",
 	"one metrics scrape rendered by the daemon",
 };
@@ -217,7 +220,7 @@ int main(int argc, char **argv)
 			for (r = 0; r < NROWS && strcmp(optarg, row_names[r]); r++)
 				;
 			if (r == NROWS) {
-				fprintf(stderr, "bench_top: -o iterate|kernel|walk|batch|refresh|metrics\n");
+				fprintf(stderr, "bench_top: -o iterate|kernel|walk|batch|members|refresh|metrics\n");
 				return 64;
 			}
 			only[r] = any_only = true;
@@ -301,6 +304,13 @@ int main(int argc, char **argv)
 			case R_BATCH:
 				counted[r] = xm_read_flows(t.r.st.flows_fd, t.r.st.flow_cache_fd, &flows);
 				free(flows);
+				break;
+			case R_MEMBERS:
+				err = xm_snapshot_take(&t.r, XM_SNAP_MEMBERS, &s);
+				if (err)
+					break;
+				counted[r] = s.nmembers;
+				xm_snapshot_free(&s);
 				break;
 			case R_REFRESH:
 				err = top_refresh(&t);
