@@ -4,7 +4,7 @@
  * BPF_PROG_TEST_RUN (syscall programs): every flow, and every registered
  * interface, written in the table's order into an array user space maps.
  * The flow walk merges the per-CPU values as xm_flow_merge() does.
- * Against batched lookups the flows cost 40 to 60% less (docs/bench.md,
+ * Against batched lookups the flows cost 40% less (docs/bench.md,
  * mcast-top), and the interfaces a fraction: a batched lookup of an
  * array copies every entry, registered or not, to user space.
  *

@@ -6,9 +6,10 @@
  * Where it can, it walks the flows and the interfaces in the kernel with
  * its own small programs (walk.bpf.c, run with BPF_PROG_TEST_RUN), which
  * write one record an entry into arrays this process maps; the flow walk
- * merges the per-CPU values there.  On 2 CPUs that costs 40 to 60% less
- * than batched lookups for the flows, and a fraction for the interfaces
- * (a batched lookup of xm_ifaces copies all its 16384 entries).  The flow
+ * merges the per-CPU values there.  On 2 CPUs the flows cost 40% less than
+ * the batched lookups alone, before their merge (docs/bench.md), and the
+ * interfaces a fraction (a batched lookup of xm_ifaces copies all its
+ * 16384 entries).  The flow
  * walk looks each flow up once more for every other CPU, so with more
  * than XM_WALK_FAST_CPUS possible CPUs the flows are read with batched
  * lookups; so is everything where the programs do not load (kernels
