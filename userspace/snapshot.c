@@ -191,34 +191,35 @@ static int index_groups(struct xm_snapshot *s)
 
 	while (size < 2 * (uint32_t)s->nmembers)
 		size *= 2;
-	s->group_slots = malloc((size_t)size * sizeof(*s->group_slots));
-	s->group_fixed = malloc((size_t)size * sizeof(*s->group_fixed));
-	if (!s->group_slots || !s->group_fixed)
+	s->group_slots = calloc(size, sizeof(*s->group_slots));
+	if (!s->group_slots)
 		return -ENOMEM;
 	s->group_slots_size = size;
-	memset(s->group_slots, 0xff, (size_t)size * sizeof(*s->group_slots));
 	for (i = 0; i < (uint32_t)s->nmembers; i++) {
 		const struct xm_member_key *m = &s->members[s->by_group[i]].key;
 		const struct xm_member_key *p = i ? &s->members[s->by_group[i - 1]].key : NULL;
+		struct xm_group_slot *g;
 
 		if (p && xm_same_group(p->family, p->group, m->family, m->group))
 			continue;
 		h = xm_group_hash(m->family, m->group) & (size - 1);
-		while (s->group_slots[h] != UINT32_MAX)
+		while (s->group_slots[h].family)
 			h = (h + 1) & (size - 1);
-		s->group_slots[h] = i;
+		g = &s->group_slots[h];
+		g->family = m->family;
+		memcpy(g->group, m->group, sizeof(g->group));
+		g->first = i;
 		/* No source listed: EXCLUDE wants every source, INCLUDE none. */
-		s->group_fixed[h] = 0;
 		for (j = i; j < (uint32_t)s->nmembers; j++) {
 			const struct xm_member_entry *e = &s->members[s->by_group[j]];
 
 			if (!xm_same_group(e->key.family, e->key.group, m->family, m->group))
 				break;
 			if (e->nsrc) {
-				s->group_fixed[h] = -1;
+				g->fixed = -1;
 				break;
 			}
-			s->group_fixed[h] += e->m.filter_mode == XM_FILTER_EXCLUDE;
+			g->fixed += e->m.filter_mode == XM_FILTER_EXCLUDE;
 		}
 	}
 	return 0;
@@ -372,7 +373,6 @@ void xm_snapshot_free(struct xm_snapshot *s)
 	free(s->members);
 	free(s->by_group);
 	free(s->group_slots);
-	free(s->group_fixed);
 	free(s->srcs);
 	memset(s, 0, sizeof(*s));
 }
@@ -417,18 +417,16 @@ int xm_members_of_flow(const struct xm_snapshot *s, const struct xm_flow_key *k)
 	/* The first membership of k's group in by_group. */
 	if (s->group_slots) {
 		uint32_t mask = s->group_slots_size - 1, h = xm_group_hash(k->family, k->group) & mask;
+		const struct xm_group_slot *g;
 
-		for (; s->group_slots[h] != UINT32_MAX; h = (h + 1) & mask) {
-			const struct xm_member_key *m = &s->members[s->by_group[s->group_slots[h]]].key;
-
-			if (xm_same_group(m->family, m->group, k->family, k->group))
+		for (g = &s->group_slots[h]; g->family; g = &s->group_slots[h = (h + 1) & mask])
+			if (xm_same_group(g->family, g->group, k->family, k->group))
 				break;
-		}
-		if (s->group_slots[h] == UINT32_MAX)
+		if (!g->family)
 			return 0;
-		if (s->group_fixed[h] >= 0)
-			return s->group_fixed[h];
-		lo = hi = s->group_slots[h];
+		if (g->fixed >= 0)
+			return g->fixed;
+		lo = hi = g->first;
 	}
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;

@@ -17,6 +17,17 @@
 #include "stats.h"
 #include "xdp_mcast_kern_user.h"
 
+/* A group with members, as a slot of xm_snapshot.group_slots: its key in
+ * the slot, so a lookup reads one slot. */
+struct xm_group_slot {
+	__be32 group[4];
+	uint8_t family;		/* 0: an empty slot */
+	uint8_t pad[3];
+	uint32_t first;		/* where its memberships start in by_group */
+	int32_t fixed;		/* the memberships that want any source, when
+				 * none of them lists sources; else -1 */
+};
+
 struct xm_member_entry {
 	struct xm_member_key key;
 	struct xm_member m;
@@ -45,12 +56,8 @@ struct xm_snapshot {
 	struct xm_member_entry *members;	/* sorted: ifindex, vlan, family, group */
 	int nmembers;
 	uint32_t *by_group;		/* members indexes by family, group */
-	uint32_t *group_slots;		/* hash table of the groups with members:
-					 * where each starts in by_group,
-					 * UINT32_MAX empty; NULL: none */
-	int32_t *group_fixed;		/* per slot: the memberships that want any
-					 * source of the group when none of
-					 * them lists sources, else -1 */
+	struct xm_group_slot *group_slots;	/* hash table of the groups with
+						 * members; NULL: none */
 	uint32_t group_slots_size;	/* a power of two */
 	struct xm_member_src_entry *srcs;	/* sorted the same, then source */
 	int nsrcs;
