@@ -100,31 +100,32 @@ static int iface_rates(struct top *t)
 	return 0;
 }
 
-/* Distinct groups among the flows, on any interface: a hash set. */
+/* Distinct groups among the flows, on any interface: a hash set of their
+ * keys. */
 static int count_groups(struct top *t)
 {
+	struct grp {
+		__be32 a[4];
+		uint32_t family;	/* 0: empty */
+	} *set;
 	size_t size = 64, i, h;
-	uint32_t *set;
 
 	while (size < 2 * t->tr.n)
 		size *= 2;
-	set = malloc(size * sizeof(*set));
+	set = calloc(size, sizeof(*set));
 	if (!set)
 		return -ENOMEM;
-	memset(set, 0xff, size * sizeof(*set));
 	t->groups = 0;
 	for (i = 0; i < t->tr.n; i++) {
 		const struct xm_flow_key *k = &t->tr.v[i].key;
 
-		for (h = xm_group_hash(k->family, k->group) & (size - 1); set[h] != UINT32_MAX;
-		     h = (h + 1) & (size - 1)) {
-			const struct xm_flow_key *o = &t->tr.v[set[h]].key;
-
-			if (xm_same_group(o->family, o->group, k->family, k->group))
+		for (h = xm_group_hash(k->family, k->group) & (size - 1); set[h].family;
+		     h = (h + 1) & (size - 1))
+			if (set[h].family == k->family && !memcmp(set[h].a, k->group, 16))
 				break;
-		}
-		if (set[h] == UINT32_MAX) {
-			set[h] = i;
+		if (!set[h].family) {
+			set[h].family = k->family;
+			memcpy(set[h].a, k->group, 16);
 			t->groups++;
 		}
 	}
