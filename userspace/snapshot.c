@@ -51,7 +51,10 @@ int xm_reader_open(struct xm_reader *r, const char *pin_dir)
 	r->fwd_fd = open_opt(pin_dir, XM_MAP_FWD);
 	r->fwd_wild_fd = open_opt(pin_dir, XM_MAP_FWD_WILD);
 	r->fwd_ports_fd = open_opt(pin_dir, XM_MAP_FWD_PORTS);
-	return xm_walker_open(&r->walk, r->st.ifaces_fd, r->st.flows_fd, r->st.flow_cache_fd);
+	err = xm_walker_open(&r->walk, r->st.ifaces_fd, r->st.flows_fd, r->st.flow_cache_fd);
+	if (err)
+		xm_reader_close(r);
+	return err;
 }
 
 void xm_reader_close(struct xm_reader *r)
