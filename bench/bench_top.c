@@ -13,14 +13,22 @@
  * Rows, each the min / median / max of ROUNDS runs, interleaved:
  *   iterate   the baseline: every key with bpf_map_get_next_key() and
  *             bpf_map_lookup_elem(), values merged, nothing else
+ *   kernel    bpf_map_lookup_batch() alone, into buffers allocated once
+ *   walk      xm_walk_flows(): the readers' walk in the kernel, merged,
+ *             with the flow caches (what a refresh reads the flows with)
  *   batch     xm_read_flows(): batched lookups, merge, sort, flow caches
+ *             (`xdp-mcast stats`)
+ *   members   a snapshot without the flows: interfaces, their counters,
+ *             the memberships (what a refresh reads besides the flows)
  *   refresh   top_refresh(): everything mcast-top does per refresh (the
  *             snapshot of interfaces, flows and memberships, the tracker's
- *             rates and checkpoints, members per flow, the sort)
+ *             rates and checkpoints, members per flow, the sort of every
+ *             row); the terminal and the batch and JSON frames refresh
+ *             the same way, drawing and printing are not included
  *   metrics   one scrape's rendering in the daemon (snapshot + text)
  * Target: refresh under 50 ms of CPU.
  *
- *   bench_top [-n FLOWS] [-r ROUNDS] [-j]
+ *   bench_top [-n FLOWS] [-r ROUNDS] [-j] [-o ROW]...   (-o: only these rows)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -148,31 +156,77 @@ static int iterate(int fd, int ncpu)
 	return n;
 }
 
-enum { R_ITER, R_BATCH, R_REFRESH, R_METRICS, NROWS };
-static const char *const row_names[NROWS] = { "iterate", "batch", "refresh", "metrics" };
+/* The kernel's share: the batched lookups alone, into buffers allocated once,
+ * batch keys at a time; no merge, nothing else. */
+static int kernel_read(int fd, int ncpu, uint32_t batch)
+{
+	static struct xm_flow_key *k;
+	static struct xm_flow *v;
+	static uint32_t cap;
+	__u32 in, out, count;
+	int n = 0, rc;
+	bool first = true;
+
+	if (cap < batch) {
+		free(k);
+		free(v);
+		k = calloc(batch, sizeof(*k));
+		v = calloc((size_t)batch * ncpu, sizeof(*v));
+		cap = batch;
+		if (!k || !v)
+			return -ENOMEM;
+	}
+	do {
+		count = batch;
+		rc = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, k, v, &count, NULL);
+		if (rc && errno != ENOENT)
+			return -errno;
+		n += count;
+		in = out;
+		first = false;
+	} while (!rc);
+	return n;
+}
+
+enum { R_ITER, R_KERNEL, R_WALK, R_BATCH, R_MEMBERS, R_REFRESH, R_METRICS, NROWS };
+static const char *const row_names[NROWS] = { "iterate", "kernel", "walk", "batch", "members",
+					       "refresh", "metrics" };
 static const char *const row_what[NROWS] = {
 	"baseline: get_next_key + lookup per flow, merged",
+	"bpf_map_lookup_batch() alone, no merge",
+	"xm_walk_flows(): the walk in the kernel, merged",
 	"xm_read_flows(): batched lookups, merge, sort",
+	"a snapshot of interfaces and memberships, no flows",
 	"one mcast-top refresh (top_refresh)",
 	"one metrics scrape rendered by the daemon",
 };
 
 int main(int argc, char **argv)
 {
-	int nflows = 100000, rounds = 15, ncpu = libbpf_num_possible_cpus(), opt, r, i, err;
+	int nflows = 100000, rounds = 15, kbatch = 4096, ncpu = libbpf_num_possible_cpus(), opt, r, i, err;
 	double cpu[NROWS][64], wall[NROWS][64];
 	char tmp[] = "/tmp/xm-bench-top.XXXXXX", bpffs[64], pin[96], self[512], bin[600];
 	struct top t;
-	bool json = false;
+	bool json = false, only[NROWS] = { false }, any_only = false;
 	int counted[NROWS] = { 0 };
 
-	while ((opt = getopt(argc, argv, "n:r:j")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:jo:k:")) != -1) {
 		switch (opt) {
 		case 'n': nflows = atoi(optarg); break;
 		case 'r': rounds = atoi(optarg); break;
 		case 'j': json = true; break;
+		case 'k': kbatch = atoi(optarg); break;
+		case 'o':
+			for (r = 0; r < NROWS && strcmp(optarg, row_names[r]); r++)
+				;
+			if (r == NROWS) {
+				fprintf(stderr, "bench_top: -o iterate|kernel|walk|batch|members|refresh|metrics\n");
+				return 64;
+			}
+			only[r] = any_only = true;
+			break;
 		default:
-			fprintf(stderr, "usage: bench_top [-n FLOWS] [-r ROUNDS] [-j]\n");
+			fprintf(stderr, "usage: bench_top [-n FLOWS] [-r ROUNDS] [-j] [-o ROW]...\n");
 			return 64;
 		}
 	}
@@ -232,13 +286,31 @@ int main(int argc, char **argv)
 			size_t len = 0;
 			FILE *f;
 
+			if (any_only && !only[r]) {
+				cpu[r][i] = wall[r][i] = 0;
+				continue;
+			}
 			switch (r) {
 			case R_ITER:
 				counted[r] = iterate(t.r.st.flows_fd, ncpu);
 				break;
+			case R_KERNEL:
+				counted[r] = kernel_read(t.r.st.flows_fd, ncpu, kbatch);
+				break;
+			case R_WALK:
+				counted[r] = xm_walk_flows(t.r.walk, &flows);
+				free(flows);
+				break;
 			case R_BATCH:
 				counted[r] = xm_read_flows(t.r.st.flows_fd, t.r.st.flow_cache_fd, &flows);
 				free(flows);
+				break;
+			case R_MEMBERS:
+				err = xm_snapshot_take(&t.r, XM_SNAP_MEMBERS, &s);
+				if (err)
+					break;
+				counted[r] = s.nmembers;
+				xm_snapshot_free(&s);
 				break;
 			case R_REFRESH:
 				err = top_refresh(&t);
@@ -292,8 +364,9 @@ int main(int argc, char **argv)
 		printf("refresh / iterate (medians): %.2fx; target: refresh under %.0f ms CPU: %s\n",
 		       cpu[R_REFRESH][rounds / 2] / cpu[R_ITER][rounds / 2], TARGET_MS,
 		       cpu[R_REFRESH][rounds / 2] < TARGET_MS ? "met" : "MISSED");
-		printf("peak RSS %ld MiB (the tracker keeps a minute of checkpoints a flow)\n",
-		       ru.ru_maxrss / 1024);
+		printf("peak RSS %ld MiB (the tracker keeps a minute of checkpoints a flow); "
+		       "flows walked in the kernel: %s\n", ru.ru_maxrss / 1024,
+		       xm_walker_walks_flows(t.r.walk) ? "yes" : "no (batched lookups)");
 	}
 out_top:
 	top_close(&t);

@@ -198,10 +198,11 @@ static const struct dcolspec {
 	[D_BYTES]	= { "BYTES",	12, 6, false, TOP_COL_BYTES },
 };
 
-/* Without the accelerator's counters COPY/S only says "-": it goes last. */
+/* Without an interface in accelerate mode COPY/S only says "-": it goes
+ * last. */
 static int col_prio(const struct ui *u, int d)
 {
-	return d == D_COPIES && !u->t.egress ? 7 : dcols[d].prio;
+	return d == D_COPIES && !u->t.accelerating ? 7 : dcols[d].prio;
 }
 
 struct layout {
@@ -327,7 +328,7 @@ static void draw_header(struct ui *u, struct canvas *c)
 	put(c, A_NORMAL, "flows %d/%u (%.1f%% full)  groups %d  memberships %d (%d sources)  "
 	    "accelerator %s", t->cur.nflows, t->cur.flows_max,
 	    t->cur.flows_max ? 100.0 * t->cur.nflows / t->cur.flows_max : 0.0, t->groups,
-	    t->cur.nmembers, members_src, t->egress ? "counters" : "-");
+	    t->cur.nmembers, members_src, t->accelerating ? "on" : "-");
 	put(c, A_BOLD | pair(u, C_TITLE), "%-10s %7s %8s %7s %8s %7s  %s", "INTERFACE", "IN P/S",
 	    u->bytes ? "IN B/S" : "IN b/s", "OUT P/S", u->bytes ? "OUT B/S" : "OUT b/s",
 	    "DROP/S", "DROPS BY REASON (/s)");
@@ -420,6 +421,56 @@ static void draw_table(struct ui *u, struct canvas *c)
 
 static const char spark_levels[] = " .:-=+*#";
 
+/*
+ * The accelerator's copies of the group, per flow and outgoing interface:
+ * the ports of the flow's forwarding entry (all TTL tiers), each with the
+ * flow's copies a second split evenly over them (with one TTL threshold in
+ * the entry, exactly the flow's accelerated frames a second), then what the
+ * interface sent and dropped at egress, all flows (xm_reasons, out).
+ */
+static void draw_egress(struct ui *u, struct canvas *c)
+{
+	const struct top *t = &u->t;
+	char a[XM_ADDR_STRLEN], b[16], e[16], g[16], drops[256];
+	uint32_t ports[XM_FWD_PORTS_MAX];
+	int i, p, r, np, shown = 0;
+
+	put(c, A_REVERSE | A_BOLD, "%-*s", c->curses ? c->width : 0,
+	    "EGRESS     SOURCE           COPY/S  SENT/S  DROP/S  EGRESS DROPS BY REASON (/s)");
+	for (i = 0; i < (int)t->tr.n && room(c); i++) {
+		const struct xm_tracked *f = &t->tr.v[t->tr.order[i]];
+
+		if (!xm_same_group(f->key.family, f->key.group, u->det_family, u->det_group))
+			continue;
+		np = xm_fwd_ports_of_flow(&t->r, &f->key, ports, XM_FWD_PORTS_MAX);
+		for (p = 0; p < np && room(c); p++) {
+			const struct xm_snap_iface *si = xm_snap_iface(&t->cur, ports[p]);
+			const struct top_iface *ti = NULL;
+			size_t o = 0;
+
+			for (r = 0; si && r < t->nifs; r++)
+				if (t->ifs[r].si == si)
+					ti = &t->ifs[r];
+			drops[0] = '\0';
+			for (r = 0; ti && r < XM_R_COUNT && o < sizeof(drops) - 40; r++)
+				if (ti->out_drops[r].pps > 0)
+					o += snprintf(drops + o, sizeof(drops) - o, "%s%s %s",
+						      o ? ", " : "", xm_reason_names[r],
+						      human(ti->out_drops[r].pps, "", g, sizeof(g)));
+			put(c, A_NORMAL, "%-10.10s %-15s %7s %7s %7s  %s", si ? si->name : "?",
+			    xm_format_addr(f->key.family, f->key.source, a, sizeof(a)),
+			    human(f->copies_pps / np, "", b, sizeof(b)),
+			    ti ? human(ti->sent.pps, "", e, sizeof(e)) : "-",
+			    ti ? human(ti->out_drop.pps, "", g, sizeof(g)) : "-",
+			    drops[0] ? drops : "-");
+			shown++;
+		}
+	}
+	if (!shown)
+		put(c, A_DIM, "-  (no flow of the group has an accelerator entry with an "
+		    "outgoing interface)");
+}
+
 static void draw_detail(struct ui *u, struct canvas *c)
 {
 	const struct top *t = &u->t;
@@ -498,27 +549,7 @@ static void draw_detail(struct ui *u, struct canvas *c)
 		put(c, A_DIM, "no listener on any interface");
 	put(c, A_NORMAL, "%s", "");
 
-	put(c, A_REVERSE | A_BOLD, "%-*s", c->curses ? c->width : 0,
-	    "EGRESS       COPIES    COPY/S  (per-egress counters of the accelerator)");
-	if (!t->egress) {
-		put(c, A_DIM, "-  (no per-egress counters: the accelerator's " XM_MAP_EGRESS_CTR
-		    " is not pinned)");
-	} else {
-		for (i = m = 0; i < t->negress; i++) {
-			const struct top_egress *eg = &t->egress[i];
-			const struct xm_snap_iface *si = xm_snap_iface(s, eg->key.egress_ifindex);
-
-			if (!xm_same_group(eg->key.flow.family, eg->key.flow.group, u->det_family,
-					   u->det_group))
-				continue;
-			m++;
-			put(c, A_NORMAL, "%-10.10s %10" PRIu64 " %9s  from %s", si ? si->name : "?",
-			    (uint64_t)eg->c.packets, human(eg->rate.pps, "", b, sizeof(b)),
-			    xm_format_addr(eg->key.flow.family, eg->key.flow.source, a, sizeof(a)));
-		}
-		if (!m)
-			put(c, A_DIM, "no copies counted for this group");
-	}
+	draw_egress(u, c);
 	put(c, A_NORMAL, "%s", "");
 
 	put(c, A_REVERSE | A_BOLD, "%-*s", c->curses ? c->width : 0,
@@ -554,7 +585,7 @@ static void draw_help(struct ui *u, struct canvas *c)
 		"",
 		"Flags: + new flow, ~ stale (no packet lately), ! a drop reason seen",
 		"Rates average the last 2, 10 and 40 s; MBR: interfaces with listeners",
-		"COPY/S: copies the accelerator sends a second (- without it)",
+		"COPY/S: copies the accelerator sends a second (- not accelerated)",
 	};
 	size_t i;
 
@@ -602,7 +633,7 @@ static void print_json(struct ui *u)
 		    (double)t->cur.nflows / t->cur.flows_max : 0.0);
 	json_u64(&j, "groups", t->groups);
 	json_u64(&j, "memberships", t->cur.nmembers);
-	json_bool(&j, "egress_counters", t->egress != NULL);
+	json_bool(&j, "accelerator", t->accelerating > 0);
 	json_array_begin(&j, "interfaces");
 	for (i = 0; i < t->nifs; i++) {
 		const struct top_iface *ti = &t->ifs[i];
@@ -676,10 +707,13 @@ static void print_json(struct ui *u)
 		json_u64(&j, "packets", f->flow.packets);
 		json_u64(&j, "bytes", f->flow.bytes);
 		json_u64(&j, "members", row->members);
-		if (row->has_copies)
+		if (row->has_copies) {
+			json_u64(&j, "copies", f->flow.copies);
 			json_double(&j, "copies_pps", row->copies_pps);
-		else
+		} else {
+			json_null(&j, "copies");
 			json_null(&j, "copies_pps");
+		}
 		json_double(&j, "idle", t->cur.t_ns > f->flow.last_seen_ns ?
 			    (t->cur.t_ns - f->flow.last_seen_ns) / 1e9 : 0.0);
 		if (row->drop_reason >= 0)

@@ -42,50 +42,9 @@ void top_close(struct top *t)
 	xm_tracker_free(&t->tr);
 	xm_snapshot_free(&t->cur);
 	xm_snapshot_free(&t->prev);
-	free(t->egress);
 	free(t->ifs);
 	free(t->rows);
-}
-
-static int egress_key_cmp(const struct xm_egress_key *a, const struct xm_egress_key *b)
-{
-	int d = xm_flow_key_cmp(&a->flow, &b->flow);
-
-	if (d)
-		return d;
-	return a->egress_ifindex < b->egress_ifindex ? -1 : a->egress_ifindex > b->egress_ifindex;
-}
-
-/* Copies per egress, with their rates: the two readings merged by key. */
-static int egress_rates(struct top *t)
-{
-	const struct xm_snapshot *c = &t->cur, *p = &t->prev;
-	uint64_t dt = t->have_prev ? c->t_ns - p->t_ns : 0;
-	int i, j = 0;
-
-	free(t->egress);
-	t->egress = NULL;
-	t->negress = 0;
-	if (!c->egress)
-		return 0;
-	t->egress = calloc(c->negress + 1, sizeof(*t->egress));
-	if (!t->egress)
-		return -ENOMEM;
-	for (i = 0; i < c->negress; i++) {
-		struct xm_counter then = { 0 };
-		int d = 1;
-
-		while (p->egress && j < p->negress &&
-		       (d = egress_key_cmp(&p->egress[j].key, &c->egress[i].key)) < 0)
-			j++;
-		if (p->egress && j < p->negress && d == 0)
-			then = p->egress[j].c;
-		t->egress[i].key = c->egress[i].key;
-		t->egress[i].c = c->egress[i].c;
-		t->egress[i].rate = xm_rate(then, c->egress[i].c, dt);
-	}
-	t->negress = c->negress;
-	return 0;
+	free(t->sort_scratch);
 }
 
 static void add_rate(struct xm_rate *to, struct xm_rate r)
@@ -105,6 +64,7 @@ static int iface_rates(struct top *t)
 	if (!t->ifs)
 		return -ENOMEM;
 	t->nifs = t->cur.nifs;
+	t->accelerating = 0;
 	for (i = 0; i < t->cur.nifs; i++) {
 		const struct xm_snap_iface *si = &t->cur.ifs[i];
 		const struct xm_snap_iface *pi = t->have_prev ? xm_snap_iface(&t->prev, si->e.ifindex)
@@ -112,6 +72,7 @@ static int iface_rates(struct top *t)
 		struct top_iface *ti = &t->ifs[i];
 
 		ti->si = si;
+		t->accelerating += si->e.cfg.fwd_mode == XM_FWD_ACCELERATE;
 		for (d = XM_DIR_IN; d <= XM_DIR_OUT; d++)
 			for (r = 0; r < XM_R_COUNT; r++) {
 				struct xm_counter then = { 0 };
@@ -124,50 +85,51 @@ static int iface_rates(struct top *t)
 					add_rate(&ti->in, rate);
 				else if (r == XM_R_FORWARD)
 					add_rate(&ti->fwd, rate);
+				else if (r == XM_R_ACCELERATED)
+					add_rate(&ti->sent, rate);
 				if (reason_drops[r]) {
 					add_rate(&ti->drop, rate);
 					add_rate(&ti->drops[r], rate);
+				}
+				if (reason_drops[r] && d == XM_DIR_OUT) {
+					add_rate(&ti->out_drop, rate);
+					add_rate(&ti->out_drops[r], rate);
 				}
 			}
 	}
 	return 0;
 }
 
-struct grp {
-	uint8_t family;
-	__be32 a[4];
-};
-
-static int grp_cmp(const void *a, const void *b)
-{
-	const struct grp *x = a, *y = b;
-
-	return x->family != y->family ? x->family - y->family : memcmp(x->a, y->a, 16);
-}
-
-/* Distinct groups among the flows, on any interface. */
+/* Distinct groups among the flows, on any interface: a hash set of their
+ * keys. */
 static int count_groups(struct top *t)
 {
-	struct grp *g = calloc(t->cur.nflows + 1, sizeof(*g));
-	int i, n = 0;
+	struct grp {
+		__be32 a[4];
+		uint32_t family;	/* 0: empty */
+	} *set;
+	size_t size = 64, i, h;
 
-	if (!g)
+	while (size < 2 * t->tr.n)
+		size *= 2;
+	set = calloc(size, sizeof(*set));
+	if (!set)
 		return -ENOMEM;
-	for (i = 0; i < t->cur.nflows; i++) {
-		const struct xm_flow_key *k = &t->cur.flows[i].key;
-
-		/* Flows of a group on one interface are next to each other. */
-		if (n && g[n - 1].family == k->family && !memcmp(g[n - 1].a, k->group, 16))
-			continue;
-		g[n].family = k->family;
-		memcpy(g[n].a, k->group, 16);
-		n++;
-	}
-	qsort(g, n, sizeof(*g), grp_cmp);
 	t->groups = 0;
-	for (i = 0; i < n; i++)
-		t->groups += i == 0 || grp_cmp(&g[i - 1], &g[i]);
-	free(g);
+	for (i = 0; i < t->tr.n; i++) {
+		const struct xm_flow_key *k = &t->tr.v[i].key;
+
+		for (h = xm_group_hash(k->family, k->group) & (size - 1); set[h].family;
+		     h = (h + 1) & (size - 1))
+			if (set[h].family == k->family && !memcmp(set[h].a, k->group, 16))
+				break;
+		if (!set[h].family) {
+			set[h].family = k->family;
+			memcpy(set[h].a, k->group, 16);
+			t->groups++;
+		}
+	}
+	free(set);
 	return 0;
 }
 
@@ -184,8 +146,6 @@ int top_refresh(struct top *t)
 	t->have_prev = t->prev.t_ns != 0;
 	t->cur = next;
 	err = xm_tracker_update(&t->tr, t->cur.flows, t->cur.nflows, t->cur.t_ns);
-	if (!err)
-		err = egress_rates(t);
 	if (!err)
 		err = iface_rates(t);
 	if (!err)
@@ -240,7 +200,7 @@ static bool matches(const struct top *t, const struct xm_tracked *f, const char 
 			flt->text, n);
 }
 
-static double col_value(const struct top_row *r, enum top_col c, uint64_t now)
+static inline double col_value(const struct top_row *r, enum top_col c, uint64_t now)
 {
 	switch (c) {
 	case TOP_COL_PPS:	return r->f->avg[0].pps;
@@ -250,7 +210,7 @@ static double col_value(const struct top_row *r, enum top_col c, uint64_t now)
 	case TOP_COL_PACKETS:	return r->f->flow.packets;
 	case TOP_COL_BYTES:	return r->f->flow.bytes;
 	case TOP_COL_MEMBERS:	return r->members;
-	case TOP_COL_COPIES:	return r->has_copies ? r->copies_pps : -1;
+	case TOP_COL_COPIES:	return r->has_copies ? r->f->copies_pps : -1;
 	case TOP_COL_IDLE:
 		return now > r->f->flow.last_seen_ns ? (double)(now - r->f->flow.last_seen_ns) : 0;
 	default:		return 0;
@@ -296,45 +256,141 @@ static int row_cmp(const void *a, const void *b, void *arg)
 	return d ? d : xm_flow_key_cmp(&x->f->key, &y->f->key);
 }
 
+/* A double as an unsigned integer in the same order (no NaN here; -0 is 0). */
+static uint64_t ordered_bits(double v)
+{
+	uint64_t u;
+
+	if (v == 0)
+		v = 0;
+	memcpy(&u, &v, sizeof(u));
+	return u >> 63 ? ~u : u | 1ull << 63;
+}
+
+struct radix_item {
+	uint64_t key;
+	uint32_t row;
+};
+
+/* Radix-sort a[0..n) by key (LSD, a byte a pass, passes where every byte is
+ * equal skipped), stably, using b as scratch; returns the sorted array. */
+static struct radix_item *radix_sort(struct radix_item *a, struct radix_item *b, size_t n)
+{
+	size_t count[256], i, v, sum;
+	struct radix_item *tmp;
+	int shift;
+
+	for (shift = 0; shift < 64; shift += 8) {
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[(a[i].key >> shift) & 0xff]++;
+		if (n && count[(a[0].key >> shift) & 0xff] == n)
+			continue;	/* one value: nothing moves */
+		for (v = sum = 0; v < 256; v++) {
+			size_t k = count[v];
+
+			count[v] = sum;
+			sum += k;
+		}
+		for (i = 0; i < n; i++)
+			b[count[(a[i].key >> shift) & 0xff]++] = a[i];
+		tmp = a;
+		a = b;
+		b = tmp;
+	}
+	return a;
+}
+
+/*
+ * The rows: every flow the filter lets through, sorted by the view's
+ * column, ties in key order.  The tracker holds the flows in the table's
+ * order and t->tr.order sorts them by key: one pass over the flows in
+ * their own order (sequential memory) places each row at its key rank, then
+ * a stable radix sort orders the ranks by column value.  Text columns
+ * (interface, group, source) use row_cmp().
+ */
 int top_rows(struct top *t)
 {
 	struct sort_ctx ctx = { t->sort, t->ascending, t->cur.t_ns };
+	bool numeric = t->sort != TOP_COL_IFACE && t->sort != TOP_COL_GROUP &&
+		       t->sort != TOP_COL_SOURCE;
 	const struct xm_snap_iface *si = NULL;
-	size_t i;
-	int n = 0, e = 0;
+	size_t n = t->tr.n, i, k, m;
+	struct radix_item *a, *b, *sorted;
+	struct top_row *byrank;
+	uint32_t *rank, drop_mask = 0;
 
-	free(t->rows);
-	t->rows = calloc(t->tr.n + 1, sizeof(*t->rows));
-	if (!t->rows) {
-		t->nrows = 0;
-		return -ENOMEM;
+	if (t->rows_cap < n + 1) {
+		free(t->rows);
+		free(t->sort_scratch);
+		t->rows_cap = n + n / 4 + 1;
+		t->rows = malloc(t->rows_cap * sizeof(*t->rows));
+		t->sort_scratch = malloc(t->rows_cap * (2 * sizeof(*a) + sizeof(*byrank) +
+							sizeof(*rank)));
+		if (!t->rows || !t->sort_scratch) {
+			free(t->rows);
+			free(t->sort_scratch);
+			t->rows = t->sort_scratch = NULL;
+			t->rows_cap = 0;
+			t->nrows = 0;
+			return -ENOMEM;
+		}
 	}
-	for (i = 0; i < t->tr.n; i++) {
+	a = t->sort_scratch;
+	b = a + t->rows_cap;
+	byrank = (struct top_row *)(b + t->rows_cap);
+	rank = (uint32_t *)(byrank + t->rows_cap);
+	for (k = 0; k < n; k++)
+		rank[t->tr.order[k]] = k;
+	for (k = 0; k < XM_R_COUNT; k++)
+		drop_mask |= reason_drops[k] ? 1u << k : 0;
+	for (i = 0; i < n; i++) {
 		const struct xm_tracked *f = &t->tr.v[i];
-		struct top_row *r = &t->rows[n];
+		struct top_row *r = &byrank[rank[i]];
 
 		memset(r, 0, sizeof(*r));
 		/* Flows come by interface: look each interface up once. */
 		if (!si || si->e.ifindex != f->key.ifindex)
 			si = xm_snap_iface(&t->cur, f->key.ifindex);
-		r->f = f;
 		r->ifname = si ? si->name : "?";
-		/* Egress counters are sorted by flow like the tracker. */
-		while (e < t->negress && xm_flow_key_cmp(&t->egress[e].key.flow, &f->key) < 0)
-			e++;
-		r->has_copies = t->egress != NULL;
-		for (; e < t->negress && !xm_flow_key_cmp(&t->egress[e].key.flow, &f->key); e++)
-			r->copies_pps += t->egress[e].rate.pps;
 		if (!matches(t, f, r->ifname))
-			continue;
+			continue;	/* r->f stays NULL */
+		r->f = f;
+		r->has_copies = (si && si->e.cfg.fwd_mode == XM_FWD_ACCELERATE) || f->flow.copies;
+		r->copies_pps = r->has_copies ? f->copies_pps : 0;
 		r->members = xm_members_of_flow(&t->cur, &f->key);
-		r->drop_reason = top_reason_drops(f->flow.last_reason) ? (int)f->flow.last_reason : -1;
-		for (int k = 0; r->drop_reason < 0 && k < XM_R_COUNT; k++)
-			if ((f->flow.reason_mask & (1u << k)) && reason_drops[k])
-				r->drop_reason = k;
-		n++;
+		/* Its newest reason if that drops, else the first it saw that
+		 * drops. */
+		if (top_reason_drops(f->flow.last_reason))
+			r->drop_reason = f->flow.last_reason;
+		else if (f->flow.reason_mask & drop_mask)
+			r->drop_reason = __builtin_ctz(f->flow.reason_mask & drop_mask);
+		else
+			r->drop_reason = -1;
+		a[rank[i]].key = 0;
+		if (numeric) {
+			uint64_t key = ordered_bits(col_value(r, t->sort, ctx.now));
+
+			a[rank[i]].key = t->ascending ? key : ~key;
+		}
 	}
-	qsort_r(t->rows, n, sizeof(*t->rows), row_cmp, &ctx);
-	t->nrows = n;
+	/* In key order, without the rows the filter left out. */
+	for (k = m = 0; k < n; k++) {
+		if (!byrank[k].f)
+			continue;
+		a[m].key = a[k].key;
+		a[m].row = k;
+		m++;
+	}
+	t->nrows = m;
+	if (!numeric) {
+		for (k = 0; k < m; k++)
+			t->rows[k] = byrank[a[k].row];
+		qsort_r(t->rows, m, sizeof(*t->rows), row_cmp, &ctx);
+		return 0;
+	}
+	sorted = radix_sort(a, b, m);
+	for (k = 0; k < m; k++)
+		t->rows[k] = byrank[sorted[k].row];
 	return 0;
 }

@@ -38,16 +38,10 @@ struct top_row {
 	const struct xm_tracked *f;
 	const char *ifname;	/* points into the snapshot, or a static "?" */
 	int members;		/* memberships that want the flow */
-	double copies_pps;	/* egress copies a second, all egresses */
-	bool has_copies;	/* the accelerator counts this flow */
+	double copies_pps;	/* f->copies_pps, when has_copies */
+	bool has_copies;	/* it arrives on an interface in accelerate
+				 * mode, or the accelerator copied it */
 	int drop_reason;	/* enum xm_reason, -1 none */
-};
-
-/* Per-egress copies of one flow (the accelerator's counters). */
-struct top_egress {
-	struct xm_egress_key key;
-	struct xm_counter c;
-	struct xm_rate rate;	/* since the previous refresh */
 };
 
 /* An interface of the header, rates since the previous refresh. */
@@ -55,6 +49,9 @@ struct top_iface {
 	const struct xm_snap_iface *si;
 	struct xm_rate in, fwd, drop;
 	struct xm_rate drops[XM_R_COUNT];	/* by reason, both directions */
+	struct xm_rate sent;			/* egress: the accelerator's copies that left */
+	struct xm_rate out_drop;		/* egress drops, every reason */
+	struct xm_rate out_drops[XM_R_COUNT];	/* ... by reason */
 };
 
 struct top_filter {
@@ -69,12 +66,13 @@ struct top {
 	struct xm_tracker tr;
 	struct xm_snapshot cur, prev;
 	bool have_prev;
-	struct top_egress *egress;	/* sorted like cur.egress; NULL: no accelerator */
-	int negress;
+	int accelerating;		/* interfaces in accelerate mode */
 	struct top_iface *ifs;
 	int nifs;
 	struct top_row *rows;		/* filtered and sorted */
 	int nrows;
+	size_t rows_cap;
+	void *sort_scratch;		/* top_rows()'s radix sort */
 	int groups;			/* distinct groups among the flows */
 	/* The view's settings. */
 	enum top_col sort;

@@ -85,41 +85,52 @@ static int gs_traffic_cmp(const void *a, const void *b)
 }
 
 /* Groups of the flow table with their sums, and their memberships (groups
- * with members but no traffic count too). */
+ * with members but no traffic count too): summed in a hash table by group,
+ * the flows in any order. */
 static int sum_groups(const struct xm_snapshot *s, struct group_sum **out)
 {
-	struct group_sum *g = calloc((size_t)s->nflows + s->nmembers + 1, sizeof(*g));
-	int n = 0, i, k;
+	size_t max = (size_t)s->nflows + s->nmembers, size = 64, h;
+	struct group_sum *g = calloc(max + 1, sizeof(*g));
+	uint32_t *table;
+	int n = 0, i;
 
-	if (!g)
+	while (size < 2 * max)
+		size *= 2;
+	table = malloc(size * sizeof(*table));
+	if (!g || !table) {
+		free(g);
+		free(table);
 		return -1;
-	for (i = 0; i < s->nflows; i++) {
-		g[n].family = s->flows[i].key.family;
-		memcpy(g[n].group, s->flows[i].key.group, sizeof(g[n].group));
-		g[n].packets = s->flows[i].flow.packets;
-		g[n].bytes = s->flows[i].flow.bytes;
-		g[n].flows = 1;
-		n++;
 	}
-	for (i = 0; i < s->nmembers; i++) {
-		g[n].family = s->members[i].key.family;
-		memcpy(g[n].group, s->members[i].key.group, sizeof(g[n].group));
-		g[n].members = 1;
-		n++;
-	}
-	qsort(g, n, sizeof(*g), gs_addr_cmp);
-	for (i = 0, k = -1; i < n; i++) {
-		if (k >= 0 && !gs_addr_cmp(&g[k], &g[i])) {
-			g[k].packets += g[i].packets;
-			g[k].bytes += g[i].bytes;
-			g[k].flows += g[i].flows;
-			g[k].members += g[i].members;
+	memset(table, 0xff, size * sizeof(*table));
+	for (i = 0; i < s->nflows + s->nmembers; i++) {
+		bool flow = i < s->nflows;
+		uint8_t family = flow ? s->flows[i].key.family : s->members[i - s->nflows].key.family;
+		const __be32 *a = flow ? s->flows[i].key.group : s->members[i - s->nflows].key.group;
+		struct group_sum *e;
+
+		for (h = xm_group_hash(family, a) & (size - 1); table[h] != UINT32_MAX;
+		     h = (h + 1) & (size - 1))
+			if (g[table[h]].family == family && !memcmp(g[table[h]].group, a, 16))
+				break;
+		if (table[h] == UINT32_MAX) {
+			table[h] = n;
+			g[n].family = family;
+			memcpy(g[n].group, a, sizeof(g[n].group));
+			n++;
+		}
+		e = &g[table[h]];
+		if (flow) {
+			e->packets += s->flows[i].flow.packets;
+			e->bytes += s->flows[i].flow.bytes;
+			e->flows++;
 		} else {
-			g[++k] = g[i];
+			e->members++;
 		}
 	}
+	free(table);
 	*out = g;
-	return k + 1;
+	return n;
 }
 
 static void write_groups(FILE *f, const struct xm_snapshot *s, int top)
@@ -262,26 +273,6 @@ out:
 	free(srcs);
 }
 
-static void write_egress(FILE *f, const struct xm_snapshot *s)
-{
-	int i, k;
-
-	if (!s->egress)
-		return;
-	head(f, P "egress_copies_total", "counter", "Copies the accelerator sent out of "
-	     "an interface, all flows.");
-	for (i = 0; i < s->nifs; i++) {
-		uint64_t n = 0;
-
-		for (k = 0; k < s->negress; k++)
-			if (s->egress[k].key.egress_ifindex == s->ifs[i].e.ifindex)
-				n += s->egress[k].c.packets;
-		fprintf(f, P "egress_copies_total{interface=");
-		label(f, s->ifs[i].name);
-		fprintf(f, "} %" PRIu64 "\n", n);
-	}
-}
-
 static double fill(uint64_t used, uint64_t max)
 {
 	return max ? (double)used / max : 0.0;
@@ -313,6 +304,5 @@ void xm_metrics_write(FILE *f, const struct xm_snapshot *s, int top_groups)
 	fmt_ratio(f, fill(s->nsrcs, s->member_src_max));
 	write_memberships(f, s);
 	write_snooping(f, s);
-	write_egress(f, s);
 	write_groups(f, s, top_groups);
 }

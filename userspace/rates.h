@@ -54,7 +54,10 @@ struct xm_tracked {
 	struct xm_flow flow;		/* merged over CPUs, this refresh */
 	struct xm_rate avg[XM_WINDOWS];	/* over xm_window_sec[] */
 	struct xm_rate last;		/* since the previous refresh */
+	double copies_pps;		/* flow.copies a second, since the previous
+					 * refresh (0 in the first) */
 	struct xm_counter prev;		/* at the previous refresh */
+	uint64_t prev_copies;		/* flow.copies then */
 	uint64_t appeared_ns;		/* when the tracker first saw it; 0: at
 					 * its first reading */
 	uint32_t hist;			/* its checkpoints: pool index */
@@ -62,13 +65,23 @@ struct xm_tracked {
 };
 
 struct xm_tracker {
-	struct xm_tracked *v;		/* sorted by key (xm_flow_key_cmp) */
+	struct xm_tracked *v;		/* in the order of the latest reading */
 	size_t n, cap;
+	uint32_t *order;		/* v's indexes sorted by key (xm_flow_key_cmp) */
 	struct xm_tracked *spare;	/* the next reading goes here */
 	size_t spare_cap;
+	/* Matching a reading to v: flows mostly come in the same order as
+	 * last time; the others are found in a hash table of v's keys, built
+	 * only when needed.  Scratch, kept between updates. */
+	uint32_t *index, index_size;	/* open addressing, UINT32_MAX empty */
+	uint32_t *old2new, *fresh, *spare_order;
+	size_t scratch_cap;
 	/* Checkpoints: counters of every flow at ck_t[], a ring of
-	 * XM_HIST_SLOTS; ck_head is the newest, ck_count how many hold one. */
-	struct xm_counter (*pool)[XM_HIST_SLOTS];
+	 * XM_HIST_SLOTS; ck_head is the newest, ck_count how many hold one.
+	 * pool[k][f->hist] is flow f at checkpoint k: one array a checkpoint,
+	 * so a refresh reads each window's checkpoint for every flow from
+	 * one dense array. */
+	struct xm_counter *pool[XM_HIST_SLOTS];
 	uint32_t pool_n, pool_cap;
 	uint32_t *free_slots;
 	uint32_t nfree;
@@ -84,11 +97,14 @@ void xm_tracker_init(struct xm_tracker *t, uint64_t stale_ns);
 void xm_tracker_free(struct xm_tracker *t);
 
 /*
- * Take a new reading: cur[0..n) sorted by key (as xm_read_flows() returns
- * them), read at now_ns (CLOCK_MONOTONIC).  Flows missing from cur were
- * evicted and are forgotten; flows new to the tracker start with no
- * history.  Then every rate of every flow is computed.  Returns 0 or
- * -ENOMEM (the tracker is then empty and starts over).
+ * Take a new reading: cur[0..n) in any order (each key once), read at now_ns
+ * (CLOCK_MONOTONIC).  Flows missing from cur were evicted and are
+ * forgotten; flows new to the tracker start with no history.  Then every
+ * rate of every flow is computed, and t->order sorts them by key.  Costs
+ * O(n) when the reading comes in the order of the previous one (a hash
+ * table's order changes only where flows came and went), plus sorting the
+ * new flows.  Returns 0 or -ENOMEM (the tracker is then empty and starts
+ * over).
  */
 int xm_tracker_update(struct xm_tracker *t, const struct xm_flow_entry *cur, size_t n,
 		      uint64_t now_ns);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -31,32 +32,13 @@ static uint32_t capacity(int fd)
 	return fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
 }
 
-/* The accelerator's per-egress counters, if pinned with our layout. */
-static int open_egress(const char *dir, bool *percpu)
-{
-	struct bpf_map_info info = { 0 };
-	uint32_t len = sizeof(info);
-	int fd = open_opt(dir, XM_MAP_EGRESS_CTR);
-
-	if (fd < 0)
-		return -1;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
-	    info.key_size != sizeof(struct xm_egress_key) ||
-	    info.value_size != sizeof(struct xm_counter)) {
-		close(fd);
-		return -1;
-	}
-	*percpu = info.type == BPF_MAP_TYPE_PERCPU_HASH ||
-		  info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
-	return fd;
-}
-
 int xm_reader_open(struct xm_reader *r, const char *pin_dir)
 {
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	r->members_fd = r->member_src_fd = r->snoop_fd = r->egress_fd = -1;
+	r->members_fd = r->member_src_fd = r->snoop_fd = -1;
+	r->fwd_fd = r->fwd_wild_fd = r->fwd_ports_fd = -1;
 	r->ncpu = libbpf_num_possible_cpus();
 	if (r->ncpu < 0)
 		return r->ncpu;
@@ -66,15 +48,23 @@ int xm_reader_open(struct xm_reader *r, const char *pin_dir)
 	r->members_fd = open_opt(pin_dir, XM_MAP_MEMBERS);
 	r->member_src_fd = open_opt(pin_dir, XM_MAP_MEMBER_SRC);
 	r->snoop_fd = open_opt(pin_dir, XM_MAP_SNOOP_CTR);
-	r->egress_fd = open_egress(pin_dir, &r->egress_percpu);
-	return 0;
+	r->fwd_fd = open_opt(pin_dir, XM_MAP_FWD);
+	r->fwd_wild_fd = open_opt(pin_dir, XM_MAP_FWD_WILD);
+	r->fwd_ports_fd = open_opt(pin_dir, XM_MAP_FWD_PORTS);
+	err = xm_walker_open(&r->walk, r->st.ifaces_fd, r->st.flows_fd, r->st.flow_cache_fd);
+	if (err)
+		xm_reader_close(r);
+	return err;
 }
 
 void xm_reader_close(struct xm_reader *r)
 {
-	int *fds[] = { &r->members_fd, &r->member_src_fd, &r->snoop_fd, &r->egress_fd };
+	int *fds[] = { &r->members_fd, &r->member_src_fd, &r->snoop_fd, &r->fwd_fd,
+		       &r->fwd_wild_fd, &r->fwd_ports_fd };
 	size_t i;
 
+	xm_walker_close(r->walk);
+	r->walk = NULL;
 	xm_state_close(&r->st);
 	for (i = 0; i < ARRAY_SIZE(fds); i++) {
 		if (*fds[i] >= 0)
@@ -187,6 +177,57 @@ static int src_cmp(const void *a, const void *b)
 	return d ? d : memcmp(x->key.source, y->key.source, sizeof(x->key.source));
 }
 
+uint64_t xm_group_hash(uint8_t family, const __be32 *g)
+{
+	uint64_t w[2], h = family;
+
+	memcpy(w, g, sizeof(w));
+	h = (h ^ w[0]) * 0xff51afd7ed558ccdull;
+	h = (h ^ (h >> 32) ^ w[1]) * 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 29);
+}
+
+/* The groups with members, hashed to where they start in by_group. */
+static int index_groups(struct xm_snapshot *s)
+{
+	uint32_t size = 64, i, j, h;
+
+	while (size < 2 * (uint32_t)s->nmembers)
+		size *= 2;
+	s->group_slots = calloc(size, sizeof(*s->group_slots));
+	if (!s->group_slots)
+		return -ENOMEM;
+	s->group_slots_size = size;
+	for (i = 0; i < (uint32_t)s->nmembers; i++) {
+		const struct xm_member_key *m = &s->members[s->by_group[i]].key;
+		const struct xm_member_key *p = i ? &s->members[s->by_group[i - 1]].key : NULL;
+		struct xm_group_slot *g;
+
+		if (p && xm_same_group(p->family, p->group, m->family, m->group))
+			continue;
+		h = xm_group_hash(m->family, m->group) & (size - 1);
+		while (s->group_slots[h].family)
+			h = (h + 1) & (size - 1);
+		g = &s->group_slots[h];
+		g->family = m->family;
+		memcpy(g->group, m->group, sizeof(g->group));
+		g->first = i;
+		/* No source listed: EXCLUDE wants every source, INCLUDE none. */
+		for (j = i; j < (uint32_t)s->nmembers; j++) {
+			const struct xm_member_entry *e = &s->members[s->by_group[j]];
+
+			if (!xm_same_group(e->key.family, e->key.group, m->family, m->group))
+				break;
+			if (e->nsrc) {
+				g->fixed = -1;
+				break;
+			}
+			g->fixed += e->m.filter_mode == XM_FILTER_EXCLUDE;
+		}
+	}
+	return 0;
+}
+
 bool xm_same_group(uint8_t fa, const __be32 *a, uint8_t fb, const __be32 *b)
 {
 	return fa == fb && !memcmp(a, b, 16);
@@ -258,6 +299,7 @@ static int read_members(struct xm_reader *r, struct xm_snapshot *s)
 	qsort_r(s->by_group, n, sizeof(*s->by_group), by_group_cmp, s->members);
 	s->nmembers = n;
 	s->nsrcs = ns;
+	err = index_groups(s);
 out:
 	free(mk);
 	free(mv);
@@ -266,52 +308,13 @@ out:
 	return err;
 }
 
-static int egress_cmp(const void *a, const void *b)
-{
-	const struct xm_egress_entry *x = a, *y = b;
-	int d = xm_flow_key_cmp(&x->key.flow, &y->key.flow);
-
-	if (d)
-		return d;
-	return x->key.egress_ifindex < y->key.egress_ifindex ? -1 :
-	       x->key.egress_ifindex > y->key.egress_ifindex;
-}
-
-static int read_egress(struct xm_reader *r, struct xm_snapshot *s)
-{
-	int per = r->egress_percpu ? r->ncpu : 1, n, i;
-	struct xm_egress_key *k = NULL;
-	struct xm_counter *v = NULL;
-
-	if (r->egress_fd < 0)
-		return 0;
-	n = read_map(r->egress_fd, sizeof(*k), per * sizeof(*v), (void **)&k, (void **)&v);
-	if (n < 0)
-		return n;
-	s->egress = calloc(n ? n : 1, sizeof(*s->egress));
-	if (!s->egress) {
-		free(k);
-		free(v);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		s->egress[i].key = k[i];
-		s->egress[i].c = xm_counter_sum(&v[(size_t)i * per], per);
-	}
-	qsort(s->egress, n, sizeof(*s->egress), egress_cmp);
-	s->negress = n;
-	free(k);
-	free(v);
-	return 0;
-}
-
 static int read_ifaces(struct xm_reader *r, struct xm_snapshot *s)
 {
 	struct xm_iface_entry *ifs;
 	uint32_t i, c, idx;
 	int n, err = 0;
 
-	n = xm_list_ifaces(r->st.ifaces_fd, &ifs);
+	n = xm_walk_ifaces(r->walk, &ifs);
 	if (n < 0)
 		return n;
 	s->ifs = calloc(n ? n : 1, sizeof(*s->ifs));
@@ -353,7 +356,7 @@ int xm_snapshot_take(struct xm_reader *r, unsigned int what, struct xm_snapshot 
 	if (!err)
 		err = xm_read_globals(r->st.global_fd, s->globals);
 	if (!err && (what & XM_SNAP_FLOWS)) {
-		s->nflows = xm_read_flows(r->st.flows_fd, r->st.flow_cache_fd, &s->flows);
+		s->nflows = xm_walk_flows(r->walk, &s->flows);
 		if (s->nflows < 0) {
 			err = s->nflows;
 			s->nflows = 0;
@@ -361,8 +364,6 @@ int xm_snapshot_take(struct xm_reader *r, unsigned int what, struct xm_snapshot 
 	}
 	if (!err && (what & XM_SNAP_MEMBERS))
 		err = read_members(r, s);
-	if (!err && (what & XM_SNAP_EGRESS))
-		err = read_egress(r, s);
 	if (err)
 		xm_snapshot_free(s);
 	return err;
@@ -374,8 +375,8 @@ void xm_snapshot_free(struct xm_snapshot *s)
 	free(s->flows);
 	free(s->members);
 	free(s->by_group);
+	free(s->group_slots);
 	free(s->srcs);
-	free(s->egress);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -417,6 +418,19 @@ int xm_members_of_flow(const struct xm_snapshot *s, const struct xm_flow_key *k)
 	int lo = 0, hi = s->nmembers, n = 0, i;
 
 	/* The first membership of k's group in by_group. */
+	if (s->group_slots) {
+		uint32_t mask = s->group_slots_size - 1, h = xm_group_hash(k->family, k->group) & mask;
+		const struct xm_group_slot *g;
+
+		for (g = &s->group_slots[h]; g->family; g = &s->group_slots[h = (h + 1) & mask])
+			if (xm_same_group(g->family, g->group, k->family, k->group))
+				break;
+		if (!g->family)
+			return 0;
+		if (g->fixed >= 0)
+			return g->fixed;
+		lo = hi = g->first;
+	}
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;
 		const struct xm_member_key *m = &s->members[s->by_group[mid]].key;
@@ -433,5 +447,61 @@ int xm_members_of_flow(const struct xm_snapshot *s, const struct xm_flow_key *k)
 			break;
 		n += xm_member_wants(s, m, k);
 	}
+	return n;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int xm_fwd_ports_of_flow(const struct xm_reader *r, const struct xm_flow_key *k,
+			 uint32_t *ifindex, int max)
+{
+	struct xm_fwd_key fk = { .family = k->family };
+	struct xm_fwd_lpm_key lk = { .prefixlen = 256 };
+	struct xm_fwd_entry e;
+	uint32_t idx, id, key, next, *prev = NULL;
+	int fd, n = 0;
+
+	if (r->fwd_fd < 0 || r->fwd_ports_fd < 0)
+		return -ENOENT;
+	memcpy(fk.group, k->group, sizeof(fk.group));
+	memcpy(fk.source, k->source, sizeof(fk.source));
+	if (bpf_map_lookup_elem(r->fwd_fd, &fk, &e)) {
+		memset(fk.source, 0, sizeof(fk.source));
+		if (bpf_map_lookup_elem(r->fwd_fd, &fk, &e)) {
+			/* The trie holds IPv4 mapped into IPv6, as the data path
+			 * looks it up. */
+			if (k->family == XM_AF_INET) {
+				lk.group[2] = lk.source[2] = htonl(0xffff);
+				lk.group[3] = k->group[0];
+				lk.source[3] = k->source[0];
+			} else {
+				memcpy(lk.group, k->group, sizeof(lk.group));
+				memcpy(lk.source, k->source, sizeof(lk.source));
+			}
+			if (r->fwd_wild_fd < 0 || bpf_map_lookup_elem(r->fwd_wild_fd, &lk, &e))
+				return -ENOENT;
+		}
+	}
+	if (!e.ntiers || e.ntiers > XM_FWD_TIERS || (e.flags & XM_FWD_F_KERNEL))
+		return 0;
+	/* The highest tier holds every port of the set. */
+	idx = e.ports * XM_FWD_TIERS + e.ntiers - 1;
+	if (bpf_map_lookup_elem(r->fwd_ports_fd, &idx, &id))
+		return 0;	/* replaced meanwhile */
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return -errno;
+	while (n < max && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		ifindex[n++] = key;
+	}
+	close(fd);
+	qsort(ifindex, n, sizeof(*ifindex), cmp_u32);
 	return n;
 }

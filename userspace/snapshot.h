@@ -2,8 +2,7 @@
  *
  * One reading of everything the observers show (mcast-top, the Prometheus
  * metrics): interfaces with their reason and snooping counters, the flows,
- * the global counters, the memberships and, when the accelerator has
- * pinned them, the per-egress counters.  Per-CPU values come summed.
+ * the global counters and the memberships.  Per-CPU values come summed.
  */
 #ifndef XM_SNAPSHOT_H
 #define XM_SNAPSHOT_H
@@ -12,30 +11,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "walk.h"
 #include "ifaces.h"
 #include "pins.h"
 #include "stats.h"
 #include "xdp_mcast_kern_user.h"
 
-/*
- * Per-egress counters of the accelerator (issue 5): a pinned hash map named
- * XM_MAP_EGRESS_CTR, struct xm_egress_key -> struct xm_counter, per-CPU or
- * not, counting the copies of a flow sent out of one interface.  The reader
- * uses it only when a map of that name has exactly these key and value
- * sizes; otherwise every reader shows per-egress values as unknown ("-").
- */
-#define XM_MAP_EGRESS_CTR	"xm_egress_ctr"
-
-struct xm_egress_key {
-	struct xm_flow_key flow;	/* the flow as it came in */
-	__u32 egress_ifindex;		/* host: where the copy went */
-	__u32 pad;			/* 0 */
-};
-_Static_assert(sizeof(struct xm_egress_key) == 48, "xm_egress_key layout");
-
-struct xm_egress_entry {
-	struct xm_egress_key key;
-	struct xm_counter c;	/* summed over CPUs */
+/* A group with members, as a slot of xm_snapshot.group_slots: its key in
+ * the slot, so a lookup reads one slot. */
+struct xm_group_slot {
+	__be32 group[4];
+	uint8_t family;		/* 0: an empty slot */
+	uint8_t pad[3];
+	uint32_t first;		/* where its memberships start in by_group */
+	int32_t fixed;		/* the memberships that want any source, when
+				 * none of them lists sources; else -1 */
 };
 
 struct xm_member_entry {
@@ -60,24 +50,26 @@ struct xm_snapshot {
 	uint64_t t_ns;			/* CLOCK_MONOTONIC, when read */
 	struct xm_snap_iface *ifs;	/* by ifindex */
 	int nifs;
-	struct xm_flow_entry *flows;	/* sorted by key */
+	struct xm_flow_entry *flows;	/* in the table's order, not sorted */
 	int nflows;
 	uint64_t globals[XM_G_COUNT];
 	struct xm_member_entry *members;	/* sorted: ifindex, vlan, family, group */
 	int nmembers;
 	uint32_t *by_group;		/* members indexes by family, group */
+	struct xm_group_slot *group_slots;	/* hash table of the groups with
+						 * members; NULL: none */
+	uint32_t group_slots_size;	/* a power of two */
 	struct xm_member_src_entry *srcs;	/* sorted the same, then source */
 	int nsrcs;
-	struct xm_egress_entry *egress;	/* sorted by key; NULL: no such map */
-	int negress;
 	uint32_t flows_max, members_max, member_src_max;
 };
 
 /* The pinned maps a snapshot is read from; -1 for those that are absent. */
 struct xm_reader {
 	struct xm_state st;
-	int members_fd, member_src_fd, snoop_fd, egress_fd;
-	bool egress_percpu;
+	int members_fd, member_src_fd, snoop_fd;
+	int fwd_fd, fwd_wild_fd, fwd_ports_fd;	/* the accelerator's entries */
+	struct xm_walker *walk;		/* reads flows and memberships */
 	int ncpu;
 };
 
@@ -88,8 +80,7 @@ void xm_reader_close(struct xm_reader *r);
 /* What to read besides the interfaces and global counters. */
 #define XM_SNAP_FLOWS	0x1
 #define XM_SNAP_MEMBERS	0x2
-#define XM_SNAP_EGRESS	0x4
-#define XM_SNAP_ALL	0x7
+#define XM_SNAP_ALL	0x3
 
 int xm_snapshot_take(struct xm_reader *r, unsigned int what, struct xm_snapshot *s);
 void xm_snapshot_free(struct xm_snapshot *s);
@@ -105,12 +96,25 @@ const struct xm_snap_iface *xm_snap_iface(const struct xm_snapshot *s, uint32_t 
 bool xm_member_wants(const struct xm_snapshot *s, const struct xm_member_entry *m,
 		     const struct xm_flow_key *k);
 
-/* How many memberships (interface and VLAN) want flow k: a binary search
- * in by_group. */
+/* How many memberships (interface and VLAN) want flow k: its group found
+ * in group_slots (a binary search in by_group without them). */
 int xm_members_of_flow(const struct xm_snapshot *s, const struct xm_flow_key *k);
+
+/* A hash of a group, for the tables keyed by group. */
+uint64_t xm_group_hash(uint8_t family, const __be32 *group);
 
 /* The same group: family and address equal. */
 bool xm_same_group(uint8_t fa, const __be32 *a, uint8_t fb, const __be32 *b);
+
+/*
+ * The outgoing interfaces of the accelerator's forwarding entry for flow k,
+ * looked up as the data path does ((S,G), (*,G), then the prefixes): every
+ * port of its set (all TTL tiers), into ifindex[0..max), sorted.  Returns
+ * their count (0: an entry with none, or one left to the kernel), -ENOENT
+ * without an entry, or another negative errno.
+ */
+int xm_fwd_ports_of_flow(const struct xm_reader *r, const struct xm_flow_key *k,
+			 uint32_t *ifindex, int max);
 
 /* Memberships in the order every reader shows them: interface, VLAN,
  * family, group. */

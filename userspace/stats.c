@@ -41,6 +41,7 @@ struct xm_flow xm_flow_merge(const struct xm_flow *percpu, int ncpu)
 			continue;
 		m.packets += f->packets;
 		m.bytes += f->bytes;
+		m.copies += f->copies;
 		m.reason_mask |= f->reason_mask;
 		if (f->first_seen_ns && (!m.first_seen_ns || f->first_seen_ns < m.first_seen_ns))
 			m.first_seen_ns = f->first_seen_ns;
@@ -170,59 +171,120 @@ out:
 	return err;
 }
 
-/* Add what the per-CPU flow caches hold and xm_flows does not have yet.  v
- * is sorted; flows only in the caches are appended. */
-static int merge_cache(int cache_fd, int ncpu, struct xm_flow_entry **v, size_t *n,
-		       size_t *cap, bool *appended)
+uint64_t xm_flow_key_hash(const struct xm_flow_key *k)
 {
+	uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
+	int i;
+
+	_Static_assert(sizeof(*k) == sizeof(w), "a flow key is 5 words");
+	memcpy(w, k, sizeof(w));
+	for (i = 0; i < 5; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return h;
+}
+
+/* The slots of the caches with counts not yet in xm_flows, found again by
+ * key in a small open-addressing table (the flows come in any order). */
+
+struct pending {
+	struct xm_flow_slot s;
+	bool used;
+};
+
+static void add_slot(struct xm_flow *f, const struct xm_flow_slot *s)
+{
+	f->packets += s->packets;
+	f->bytes += s->bytes;
+	f->copies += s->copies;
+	f->reason_mask |= s->reason_mask;
+	if (s->last_seen_ns >= f->last_seen_ns) {
+		f->last_seen_ns = s->last_seen_ns;
+		f->last_reason = s->last_reason;
+	}
+}
+
+int xm_flows_add_cache(int cache_fd, int ncpu, struct xm_flow_entry *v, size_t *n)
+{
+	size_t cap = (size_t)XM_FLOW_CACHE_SLOTS * ncpu, np = 0, tsize = 64, k, n0;
 	struct xm_flow_slot *slots = calloc(ncpu, sizeof(*slots));
-	size_t sorted = *n;
-	uint32_t i;
+	struct pending *p = calloc(cap, sizeof(*p));
+	uint32_t *table = NULL, i;
 	int c, err = 0;
 
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < XM_FLOW_CACHE_SLOTS && !err; i++) {
+	if (!slots || !p) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < XM_FLOW_CACHE_SLOTS; i++) {
 		if (bpf_map_lookup_elem(cache_fd, &i, slots))
 			continue;
-		for (c = 0; c < ncpu && !err; c++) {
-			const struct xm_flow_slot *s = &slots[c];
-			struct xm_flow_entry probe, *e;
-			struct xm_flow pending = { 0 };
+		for (c = 0; c < ncpu; c++)
+			if (slots[c].valid && slots[c].packets)
+				p[np++].s = slots[c];
+	}
+	if (!np)
+		goto out;
+	while (tsize < 2 * np)
+		tsize *= 2;
+	table = malloc(tsize * sizeof(*table));
+	if (!table) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memset(table, 0xff, tsize * sizeof(*table));
+	/* One flow may wait in several CPUs' slots: each is added. */
+	for (k = 0; k < np; k++) {
+		size_t h = xm_flow_key_hash(&p[k].s.key) & (tsize - 1);
 
-			if (!s->valid || !s->packets)
-				continue;
-			probe.key = s->key;
-			e = bsearch(&probe, *v, sorted, sizeof(**v), entry_cmp);
-			for (size_t k = sorted; !e && k < *n; k++)
-				if (!xm_flow_key_cmp(&(*v)[k].key, &s->key))
-					e = &(*v)[k];
-			if (!e) {
-				/* Evicted from xm_flows while its counts waited here. */
-				pending.first_seen_ns = s->last_seen_ns;
-				*appended = true;
-				err = push_entry(v, n, cap, &s->key, &pending, 1);
-				e = &(*v)[*n - 1];
+		while (table[h] != UINT32_MAX)
+			h = (h + 1) & (tsize - 1);
+		table[h] = k;
+	}
+	for (k = 0; k < *n; k++) {
+		size_t h = xm_flow_key_hash(&v[k].key) & (tsize - 1);
+
+		for (; table[h] != UINT32_MAX; h = (h + 1) & (tsize - 1)) {
+			struct pending *q = &p[table[h]];
+
+			if (!q->used && !xm_flow_key_cmp(&q->s.key, &v[k].key)) {
+				add_slot(&v[k].flow, &q->s);
+				q->used = true;
 			}
-			pending = e->flow;
-			pending.packets += s->packets;
-			pending.bytes += s->bytes;
-			pending.reason_mask |= s->reason_mask;
-			if (s->last_seen_ns >= pending.last_seen_ns) {
-				pending.last_seen_ns = s->last_seen_ns;
-				pending.last_reason = s->last_reason;
-			}
-			e->flow = pending;
 		}
 	}
+	/* Evicted from xm_flows while its counts waited in a cache: a flow of
+	 * its own, seen from its last frame on, appended once. */
+	for (k = 0, n0 = *n; k < np; k++) {
+		struct xm_flow_entry *e = NULL;
+		size_t j;
+
+		if (p[k].used)
+			continue;
+		for (j = n0; j < *n && !e; j++)
+			if (!xm_flow_key_cmp(&v[j].key, &p[k].s.key))
+				e = &v[j];
+		if (!e) {
+			e = &v[(*n)++];
+			memset(e, 0, sizeof(*e));
+			e->key = p[k].s.key;
+			e->flow.first_seen_ns = p[k].s.last_seen_ns;
+		}
+		add_slot(&e->flow, &p[k].s);
+	}
+out:
+	free(table);
+	free(p);
 	free(slots);
 	return err;
 }
 
-int xm_read_flows(int flows_fd, int cache_fd, struct xm_flow_entry **out)
+static int read_unsorted(int flows_fd, int cache_fd, struct xm_flow_entry **out)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct xm_flow_entry *v = NULL;
+	struct xm_flow_entry *v = NULL, *grown;
 	struct xm_flow *percpu;
 	size_t n = 0, cap = 0;
 	int err;
@@ -237,14 +299,11 @@ int xm_read_flows(int flows_fd, int cache_fd, struct xm_flow_entry **out)
 			     : -ENOMEM;
 		free(percpu);
 	}
-	if (!err && n)
-		qsort(v, n, sizeof(*v), entry_cmp);
 	if (!err && cache_fd >= 0) {
-		bool appended = false;
-
-		err = merge_cache(cache_fd, ncpu, &v, &n, &cap, &appended);
-		if (appended)
-			qsort(v, n, sizeof(*v), entry_cmp);
+		grown = realloc(v, (n + (size_t)XM_FLOW_CACHE_SLOTS * ncpu) * sizeof(*v));
+		if (grown)
+			v = grown;
+		err = grown ? xm_flows_add_cache(cache_fd, ncpu, v, &n) : -ENOMEM;
 	}
 	if (err) {
 		free(v);
@@ -252,6 +311,20 @@ int xm_read_flows(int flows_fd, int cache_fd, struct xm_flow_entry **out)
 	}
 	*out = v;
 	return (int)n;
+}
+
+int xm_read_flows_unsorted(int flows_fd, int cache_fd, struct xm_flow_entry **out)
+{
+	return read_unsorted(flows_fd, cache_fd, out);
+}
+
+int xm_read_flows(int flows_fd, int cache_fd, struct xm_flow_entry **out)
+{
+	int n = read_unsorted(flows_fd, cache_fd, out);
+
+	if (n > 1)
+		qsort(*out, n, sizeof(**out), entry_cmp);
+	return n;
 }
 
 /* Sum the per-CPU counters at keys idx[0..n) of a per-CPU array. */

@@ -49,6 +49,7 @@
 #include "ifaces.h"
 #include "policy.h"
 #include "stats.h"
+#include "walk.h"
 
 #define LO_IFINDEX	1	/* test_run's default device, in every netns */
 #define LO_SLOT		1	/* the row of xm_reasons lo is registered at */
@@ -1174,6 +1175,49 @@ static bool read_flow_merged(struct inst *in, const struct xm_flow_key *key,
 	return found;
 }
 
+static int entry_key_cmp(const void *a, const void *b)
+{
+	return xm_flow_key_cmp(&((const struct xm_flow_entry *)a)->key,
+			       &((const struct xm_flow_entry *)b)->key);
+}
+
+/* The readers' walk (walk.c: the kernel walk, or batched lookups where it
+ * does not load) has exactly the flows xm_read_flows() has, v[0..n) sorted,
+ * merged the same way, the caches' pending counts in. */
+static void check_walk(struct inst *in, const struct xm_flow_entry *v, int n)
+{
+	struct xm_flow_entry *w = NULL;
+	struct xm_walker *wk;
+	int wn = -1, i, bad = -1, err;
+
+	err = xm_walker_open(&wk, bpf_map__fd(in->skel->maps.xm_ifaces),
+			     bpf_map__fd(in->skel->maps.xm_flows),
+			     bpf_map__fd(in->skel->maps.xm_flow_cache));
+	if (err) {
+		diag("xm_walker_open: %s", strerror(-err));
+	} else {
+		wn = xm_walk_flows(wk, &w);
+		if (wn < 0)
+			diag("xm_walk_flows: %s", strerror(-wn));
+		if (wn == n) {
+			qsort(w, wn, sizeof(*w), entry_key_cmp);
+			for (i = 0; i < n && bad < 0; i++)
+				if (memcmp(&w[i], &v[i], sizeof(*w)))
+					bad = i;
+		}
+		if (wn >= 0 && (wn != n || bad >= 0))
+			diag("the walk has %d flows, xm_read_flows() %d; first difference at %d "
+			     "(%llu packets against %llu)", wn, n, bad,
+			     bad >= 0 ? (unsigned long long)w[bad].flow.packets : 0ull,
+			     bad >= 0 ? (unsigned long long)v[bad].flow.packets : 0ull);
+	}
+	tap("%s: cache: the readers' walk (%s) has the same %d flows, merged the same", in->label,
+	    !err && xm_walker_walks_flows(wk) ? "in the kernel" : "batched lookups", n);
+	free(w);
+	if (!err)
+		xm_walker_close(wk);
+}
+
 /* The merged view through the library: xm_read_flows() over xm_flows and
  * the cache.  Sums every flow; copies the one of 'key' when given. */
 static int read_all_flows(struct inst *in, const struct xm_flow_key *key,
@@ -2044,9 +2088,11 @@ static void cache_eviction_test(struct inst *in)
 		     (unsigned long long)e->flow.bytes, e->flow.reason_mask,
 		     (unsigned long long)va.pending,
 		     (unsigned long long)va.pending * fa.len, 1U << R(FORWARD));
-	free(v);
 	tap("%s: cache: xm_read_flows() still shows the evicted flow with its "
 	    "pending frames", in->label);
+	if (n >= 0)
+		check_walk(in, v, n);
+	free(v);
 }
 
 /* --- The snooping capture -------------------------------------------------- */

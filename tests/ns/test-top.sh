@@ -14,10 +14,15 @@
 #     stream (200 and 50 packets a second); the test sends keys and reads
 #     the screen with capture-pane: rates near the offered ones, sort
 #     (< and S), filter (f), the group's detail view (Enter: members with
-#     filter modes and sources, "-" for the absent per-egress counters, a
+#     filter modes and sources, "-" for the copies of an accelerator that
+#     has no entry, a
 #     sparkline), interface cycling (i), bytes (b), pause (p), help (?), a
 #     new flow highlighted, a resize to 120x30 that shows more columns, q.
 #  3. A sender that stops: its flow turns stale.
+#  4. The accelerator: reloaded into accelerate mode with a route to dn1
+#     and dn2, the flow's COPY/S is a number (JSON and batch), its copies
+#     are counted (skipped while the data path leaves xm_flow.copies at
+#     0), and the detail view lists both ports with what they sent.
 #
 # Every wait is a poll with a deadline.  Everything is removed on exit.
 #
@@ -93,12 +98,12 @@ expect_match "batch: up0 in the interface table with its boundary drops" \
 
 J=$XM_TMP/top.json
 top --json -n 1 >"$J"
-expect_eq "json: one object, 3 flows, 3 groups, 2 memberships, no per-egress counters" \
+expect_eq "json: one object, 3 flows, 3 groups, 2 memberships, no interface accelerates" \
 	"1 3 3 2 False" \
-	"$(wc -l <"$J") $(json_get 'd["flows_tracked"], d["groups"], d["memberships"], d["egress_counters"]' <"$J" | tr -d '(),')"
+	"$(wc -l <"$J") $(json_get 'd["flows_tracked"], d["groups"], d["memberships"], d["accelerator"]' <"$J" | tr -d '(),')"
 expect_eq "json: 239.1.1.1 from 192.0.2.1: packets, bytes, members, copies, drop reason" \
-	"100 6600 1 None None" \
-	"$(json_get '[(f["packets"], f["bytes"], f["members"], f["copies_pps"], f["drop_reason"]) for f in d["flows"] if f["group"] == "239.1.1.1"][0]' <"$J" | tr -d '(),')"
+	"100 6600 1 None None None" \
+	"$(json_get '[(f["packets"], f["bytes"], f["members"], f["copies"], f["copies_pps"], f["drop_reason"]) for f in d["flows"] if f["group"] == "239.1.1.1"][0]' <"$J" | tr -d '(),')"
 expect_eq "json: 239.3.3.3: boundary" "boundary 20" \
 	"$(json_get '[(f["drop_reason"], f["packets"]) for f in d["flows"] if f["group"] == "239.3.3.3"][0]' <"$J" | tr -d "(),'")"
 expect_eq "json: up0 in 170 frames and 11220 bytes, 20 dropped at the boundary" "170 11220 20 20" \
@@ -200,8 +205,8 @@ screen_says "tmux: Enter on the first row opens its group" '^group 239\.1\.1\.1 
 screen_says "tmux: detail: dn1 listens to any source (static exclude)" \
 	'^dn1 +0 exclude +3 +- +static \(any source\)$'
 screen_says "tmux: detail: dn2 includes $SRC_IP4, forwarded" "^dn2 +0 include +3 +- +- $SRC_IP4\+$"
-screen_says "tmux: detail: no per-egress counters without the accelerator" \
-	'^-  \(no per-egress counters: the accelerator.s xm_egress_ctr is not pinned\)$'
+screen_says "tmux: detail: no copies without the accelerator" \
+	'^-  \(no flow of the group has an accelerator entry with an outgoing interface\)$'
 screen_says "tmux: detail: a sparkline of the last seconds" '^last [0-9]+s, 2s a mark, top [0-9.]+[kM]?b/s: \[[ .:=+*#-]+\]$'
 keys Escape
 screen_says "tmux: Esc returns to the table" '^  IFACE  GROUP'
@@ -246,5 +251,79 @@ check "tmux: q quits" wait_until 5 gone
 kill -TERM "${TX_PID[b]}" 2>/dev/null
 stale() { top -b -n 1 | grep -Eq "^~ +up0 +239\.2\.2\.2 +$SRC2_IP4 "; }
 check "a sender that stops: its flow turns stale (~)" wait_until 10 stale
+
+# ---- 4. the accelerator's copies ----
+
+# The same router in accelerate mode with an (S,G) route to dn1 and dn2:
+# COPY/S is a number for flows arriving on an accelerating interface, and
+# the group's detail view lists the route's ports with what each sent.
+# Redirected frames need NAPI on the receiving veths.
+for i in 1 2; do
+	ip -n "${NS_HOST[$i]}" link set dev eth0 xdp obj "$XM_BUILD/bpf/xdp_pass.bpf.o" sec xdp
+done
+wait_until 5 topo_links_up
+cat >"$CONF" <<EOF
+phyint up0 forwarding accelerate
+phyint dn1 igmp 3 querier off forwarding accelerate
+phyint dn2 igmp 3 querier off forwarding accelerate
+join dn1 239.1.1.1
+join dn2 239.1.1.1 source $SRC_IP4
+mroute from up0 source $SRC_IP4 group 239.1.1.1 to dn1 dn2
+EOF
+xmd_reload d
+expect_eq "accelerate: reload into accelerate mode" 0 "$XMD_RC" "$XMD_OUT"
+accelerated() {
+	ip netns exec "$NS_RTR" "$XM_BIN" stats -j |
+		json_get '[i["egress_reasons"]["accelerated"]["packets"] for i in d["interfaces"] if i["name"] == "dn2"][0] > 0' |
+		grep -q True
+}
+check "accelerate: 239.1.1.1 from $SRC_IP4 is replicated to dn2" wait_until 10 accelerated
+
+A_FLOW='[f for f in d["flows"] if f["group"] == "239.1.1.1" and f["source"] == "'$SRC_IP4'"][0]'
+top --json -n 3 -d 0.5 | tail -1 >"$J"
+expect_eq "accelerate: json: the accelerator is on; the flow's copies and copies a second are numbers" \
+	"True True True" \
+	"$(json_get 'd["accelerator"], isinstance('"$A_FLOW"'["copies"], int), isinstance('"$A_FLOW"'["copies_pps"], float)' <"$J" | tr -d '(),')"
+OUT=$(top -b -n 1)
+expect_match "accelerate: batch: COPY/S is a number on the flow's row, not -" \
+	"^. +up0 +239\.1\.1\.1 +$SRC_IP4 +([^ ]+ +){6}[0-9.]+[kM]? +[-a-z_]+ +[0-9]+ +[0-9]+$" \
+	"$(grep -E " 239\.1\.1\.1 +$SRC_IP4 " <<<"$OUT")"
+expect_match "accelerate: batch: the header says the accelerator is on" \
+	'  accelerator on$' "$(grep '^flows ' <<<"$OUT")"
+
+# The data path counts copies in xm_flow.copies: two ports a frame.
+copies_counted() {
+	top --json -n 1 | json_get "$A_FLOW"'["copies"] > 0' | grep -q True
+}
+copies_near() {
+	local pps
+	pps=$(top --json -n 3 -d 0.5 | tail -1 | json_get 'int('"$A_FLOW"'["copies_pps"])')
+	[[ $pps =~ ^[0-9]+$ ]] && [ "$pps" -ge 300 ] && [ "$pps" -le 500 ]
+}
+if wait_until 5 copies_counted; then
+	ok "accelerate: the flow's copies are counted"
+	check "accelerate: copies a second near 2 ports x 200 frames" wait_until 10 copies_near
+else
+	skip "accelerate: the flow's copies are counted" \
+		"xm_flow.copies stays 0: this data path does not count copies yet"
+fi
+
+"${TM[@]}" new-session -d -s acc -x 100 -y 30 \
+	"ip netns exec $NS_RTR $TOP -p $PIN -d 0.5 -C; sleep 30"
+acc_shows() { "${TM[@]}" capture-pane -p -t acc >"$PANE" 2>/dev/null && grep -Eq -- "$1" "$PANE"; }
+acc_says() {
+	if wait_until 8 acc_shows "$2"; then ok "$1"; else not_ok "$1" "screen:" "$(cat "$PANE")"; fi
+}
+acc_says "accelerate: tmux: the table is there" '^  IFACE  GROUP'
+"${TM[@]}" send-keys -t acc f 239.1.1.1 Enter
+acc_says "accelerate: tmux: filtered to 239.1.1.1" ' - filter 239\.1\.1\.1 - '
+"${TM[@]}" send-keys -t acc g Enter
+acc_says "accelerate: tmux: the detail view of 239.1.1.1" '^group 239\.1\.1\.1 \(ipv4\) - '
+acc_says "accelerate: detail: the egress table's titles" \
+	'^EGRESS +SOURCE +COPY/S +SENT/S +DROP/S  EGRESS DROPS BY REASON'
+acc_says "accelerate: detail: dn1 is a port of the route, and it sends" \
+	"^dn1 +$SRC_IP4 +[0-9.]+[kM]? +[1-9][0-9.]*[kM]? +[0-9.]+[kM]? +"
+acc_says "accelerate: detail: dn2 too" "^dn2 +$SRC_IP4 +[0-9.]+[kM]? +[1-9][0-9.]*[kM]? +[0-9.]+[kM]? +"
+"${TM[@]}" send-keys -t acc q
 
 tap_done

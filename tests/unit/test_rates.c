@@ -210,6 +210,45 @@ static void test_tracker_windows(void)
 	xm_tracker_free(&t);
 }
 
+/* Readings in any order (a hash table's): flows are matched by key, the
+ * order index sorts them by key, and flows that come and go in the middle
+ * keep every other flow's rates. */
+static void test_tracker_order(void)
+{
+	struct xm_flow_entry cur[64];
+	struct xm_tracker t;
+	int round, i, n, rc = 0, sorted = 1, rates = 1;
+
+	xm_tracker_init(&t, 3 * SEC);
+	for (round = 0; round < 6 && !rc; round++) {
+		/* 50 flows, reversed on odd rounds, flow 7 gone in round 3,
+		 * flow 60 new from round 4; 10 packets a second each. */
+		for (i = n = 0; i < 61; i++) {
+			int f = round % 2 ? 60 - i : i;
+
+			if ((f >= 50 && f != 60) || (f == 7 && round == 3) || (f == 60 && round < 4))
+				continue;
+			cur[n++] = flow(1, 0xef000000 + f * 7919 % 61, 1, 10 * (round + 1), SEC,
+					(round + 1) * SEC);
+		}
+		rc = xm_tracker_update(&t, cur, n, (round + 1) * SEC);
+		for (i = 1; i < (int)t.n; i++)
+			sorted &= xm_flow_key_cmp(&t.v[t.order[i - 1]].key, &t.v[t.order[i]].key) < 0;
+		for (i = 0; round >= 1 && i < (int)t.n; i++) {
+			const struct xm_tracked *f = &t.v[i];
+			bool fresh = f->key.group[0] == htonl(0xef000000 + 60 * 7919 % 61) ||
+				     (f->key.group[0] == htonl(0xef000000 + 7 * 7919 % 61) && round == 4);
+
+			/* A flow back after a gap counts from zero: 50 packets over 1 s. */
+			rates &= fresh || near(f->last.pps, 10);
+		}
+	}
+	check(!rc && t.n == 51 && sorted && rates,
+	      "tracker: readings in any order are matched by key and sorted by the order index",
+	      "rc %d n %zu sorted %d rates %d", rc, t.n, sorted, rates);
+	xm_tracker_free(&t);
+}
+
 /* Many flows in and out: slots are reused, nothing leaks (ASan). */
 static void test_tracker_churn(void)
 {
@@ -380,6 +419,7 @@ int main(void)
 	test_tracker_basics();
 	test_tracker_windows();
 	test_tracker_churn();
+	test_tracker_order();
 	test_metrics_text();
 	return failures ? 1 : 0;
 }

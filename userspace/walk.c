@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "walk.h"
+#include "walk.skel.h"
+
+/* An out_ array of the walk, mapped. */
+struct out {
+	void *mem;
+	size_t len;
+	uint32_t cap;
+};
+
+struct xm_walker {
+	int ifaces_fd, flows_fd, cache_fd, ncpu;
+	struct walk_bpf *skel;		/* NULL: batched lookups only */
+	bool flows;			/* the flows are walked */
+	struct out out_ifaces, out_flows;
+};
+
+static uint32_t max_entries(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	return fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+static int out_map(struct out *o, struct bpf_map *m, size_t rec)
+{
+	void *p;
+
+	o->len = (size_t)o->cap * rec;
+	p = mmap(NULL, o->len, PROT_READ, MAP_SHARED, bpf_map__fd(m), 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	o->mem = p;
+	return 0;
+}
+
+static void out_unmap(struct out *o)
+{
+	if (o->mem)
+		munmap(o->mem, o->len);
+	o->mem = NULL;
+}
+
+static void skel_close(struct xm_walker *w)
+{
+	out_unmap(&w->out_ifaces);
+	out_unmap(&w->out_flows);
+	walk_bpf__destroy(w->skel);
+	w->skel = NULL;
+	w->flows = false;
+}
+
+static int skel_open(struct xm_walker *w)
+{
+	struct walk_bpf *s;
+	int err = 0;
+
+	w->flows = w->ncpu <= XM_WALK_FAST_CPUS && w->ncpu <= XM_WALK_MAX_CPUS;
+	s = w->skel = walk_bpf__open();
+	if (!s)
+		return -errno;
+	w->out_ifaces.cap = XM_MAX_IFACES;
+	w->out_flows.cap = max_entries(w->flows_fd);
+	s->rodata->ncpu = w->ncpu;
+	s->rodata->flows_cap = w->out_flows.cap;
+	/* Without the flow walk, its maps stay one-entry placeholders. */
+	bpf_program__set_autoload(s->progs.walk_flows, w->flows);
+	if (w->flows)
+		err = bpf_map__reuse_fd(s->maps.xm_flows, w->flows_fd) ?:
+		      bpf_map__set_max_entries(s->maps.out_flows, w->out_flows.cap);
+	err = err ?: bpf_map__reuse_fd(s->maps.xm_ifaces, w->ifaces_fd) ?:
+		     walk_bpf__load(s) ?:
+		     out_map(&w->out_ifaces, s->maps.out_ifaces, sizeof(struct xm_iface_rec));
+	if (!err && w->flows)
+		err = out_map(&w->out_flows, s->maps.out_flows, sizeof(struct xm_flow_entry));
+	if (err)
+		skel_close(w);
+	return err;
+}
+
+int xm_walker_open(struct xm_walker **out, int ifaces_fd, int flows_fd, int cache_fd)
+{
+	struct xm_walker *w = calloc(1, sizeof(*w));
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	w->ifaces_fd = ifaces_fd;
+	w->flows_fd = flows_fd;
+	w->cache_fd = cache_fd;
+	w->ncpu = libbpf_num_possible_cpus();
+	if (w->ncpu < 0) {
+		err = w->ncpu;
+		free(w);
+		return err;
+	}
+	err = skel_open(w);
+	if (err)
+		pr_debug("reading the maps with batched lookups: cannot load "
+			 "the walk: %s", strerror(-err));
+	*out = w;
+	return 0;
+}
+
+void xm_walker_close(struct xm_walker *w)
+{
+	if (!w)
+		return;
+	skel_close(w);
+	free(w);
+}
+
+bool xm_walker_walks_flows(const struct xm_walker *w)
+{
+	return w->flows;
+}
+
+static int run(const struct bpf_program *p)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	return bpf_prog_test_run_opts(bpf_program__fd(p), &opts) ? -errno : 0;
+}
+
+int xm_walk_flows(struct xm_walker *w, struct xm_flow_entry **out)
+{
+	struct xm_flow_entry *v;
+	size_t n;
+	int err;
+
+	if (!w->flows)
+		return xm_read_flows_unsorted(w->flows_fd, w->cache_fd, out);
+	err = run(w->skel->progs.walk_flows);
+	if (err)
+		return err;
+	n = w->skel->bss->flows_count;
+	if (n > w->out_flows.cap)
+		return -EIO;
+	/* Room for the flows only the caches hold. */
+	v = malloc((n + (size_t)XM_FLOW_CACHE_SLOTS * w->ncpu) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, w->out_flows.mem, n * sizeof(*v));
+	err = w->cache_fd >= 0 ? xm_flows_add_cache(w->cache_fd, w->ncpu, v, &n) : 0;
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	return (int)n;
+}
+
+static int iface_cmp(const void *a, const void *b)
+{
+	const struct xm_iface_entry *x = a, *y = b;
+
+	return x->ifindex < y->ifindex ? -1 : x->ifindex > y->ifindex;
+}
+
+int xm_walk_ifaces(struct xm_walker *w, struct xm_iface_entry **out)
+{
+	const struct xm_iface_rec *rec;
+	struct xm_iface_entry *v;
+	uint32_t n, i;
+	int err;
+
+	if (!w->skel)
+		return xm_list_ifaces(w->ifaces_fd, out);
+	err = run(w->skel->progs.walk_ifaces);
+	if (err)
+		return err;
+	n = w->skel->bss->ifaces_count;
+	if (n > XM_MAX_IFACES)
+		return -EIO;
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	rec = w->out_ifaces.mem;
+	for (i = 0; i < n; i++) {
+		v[i].ifindex = rec[i].ifindex;
+		v[i].cfg = rec[i].cfg;
+	}
+	qsort(v, n, sizeof(*v), iface_cmp);
+	*out = v;
+	return (int)n;
+}
