@@ -691,7 +691,11 @@ expect_eq "A and B sent in full at $RATE pps" "$NA 0 $NB 0" \
 	"$(rx_get 4-A '"%s %s" % (d["sent"], d["errors"])') $(rx_get 4-B '"%s %s" % (d["sent"], d["errors"])')" \
 	"$(cat "$XM_TMP"/4-[AB].{json,err} 2>/dev/null)"
 wait_until 10 rx_done 4-h2-A 4-h1-B
-a_drops() { moved 4 now boundary | sed -n 's/^dn1:out:boundary=//p'; }
+a_drops() {
+	local n
+	n=$(moved 4 now boundary | sed -n 's/^dn1:out:boundary=//p')
+	echo "${n:-0}"
+}
 a_accounted() { snap now && [ $(($(rx_count 4-h1-A) + $(a_drops))) -eq $NA ]; }
 wait_until 5 a_accounted
 rx_stop 4-h1-A 4-h2-A 4-h1-B
