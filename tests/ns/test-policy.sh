@@ -416,7 +416,8 @@ else
 	skip "kernel thresholds (smcroute's ttl-threshold), the reference of part 1" "$KERNEL_WHY"
 fi
 
-# (c) the same thresholds in the kernel and in xdp-mcast.
+# (c) the same thresholds in the kernel and in xdp-mcast.  The daemon starts
+# here in both modes; with FORWARDER=xdp it is the only forwarder.
 TTL_CONF="phyint up0
 phyint dn1 ttl-threshold ${TH[dn1]}
 phyint dn2 ttl-threshold ${TH[dn2]}
