@@ -2,17 +2,30 @@
 # The scope policy end to end, on the real kernel.
 #
 # The topology of tests/ns/lib.sh: a source host, a router and three
-# receiver hosts.  The kernel forwards multicast (ipmr, static (S,G) routes
-# from smcroute); `xdp-mcast daemon` runs in the router with a config file
-# and enforces it with the XDP program (arriving) and the TC egress program
-# (leaving).  Receivers join with real sockets and log every datagram
-# (mcast-gen recv --log: stream, sequence, TTL).  The test checks:
+# receiver hosts.  `xdp-mcast daemon` runs in the router with a config file
+# and enforces it with the XDP program (arriving) and, on what leaves, the
+# egress program of whoever forwards.  FORWARDER says who that is:
+#
+#   kernel  ipmr, static (S,G) routes from smcroute; the TC egress program
+#           polices what the kernel sends.  The default where the kernel
+#           routes multicast.
+#   xdp     xdp-mcast's accelerator: the same (S,G) routes as `mroute`
+#           lines of the daemon's config, every phyint `forwarding
+#           accelerate`; the devmap egress program polices each copy
+#           (docs/accelerate.md).  The default where the kernel cannot
+#           route multicast (no CONFIG_IP_MROUTE or CONFIG_IPV6_MROUTE);
+#           FORWARDER=xdp asks for it on any kernel.
+#
+# Receivers join with real sockets and log every datagram (mcast-gen recv
+# --log: stream, sequence, TTL).  The test checks:
 #
 #  1. TTL thresholds, differentially: one packet per TTL goes through the
 #     router with the kernel's own thresholds (smcroute), with xdp-mcast's,
 #     and with both; every receiver gets the same TTLs each time, exactly
 #     those above its interface's threshold, and xdp-mcast counts what it
-#     dropped as egress ttl_threshold on the right interface.
+#     dropped as egress ttl_threshold on the right interface.  The kernel's
+#     thresholds exist only with ipmr: with FORWARDER=xdp only xdp-mcast's
+#     run, held to the thresholds themselves.
 #  2. Boundaries (local, organization, ipv6-site) on a downstream and, in a
 #     second config, on the upstream interface: scoped groups neither enter
 #     nor leave there, the other receivers still get them, 239.1/16 and
@@ -28,6 +41,11 @@
 #     the pins; with --keep the data path and the policy stay, and a new
 #     daemon adopts them.
 #
+# Where the two forwarders count differently, each is held to its own
+# counts: the accelerator counts what it replicates as `accelerated` (in
+# and out), not `forward`, and a copy an audit rule lets out as
+# `accelerated`, not `policy_audit` (the rule's hit counter has it).
+#
 # Everything is removed on exit, whatever happens.
 #
 # shellcheck disable=SC2317  # functions called through wait_until and eval
@@ -42,20 +60,60 @@ for need in "$XM_BIN" "$XM_GEN"; do
 		exit 0
 	fi
 done
-if ! command -v smcrouted >/dev/null || ! command -v smcroutectl >/dev/null; then
-	echo "ok - scope policy end to end # SKIP smcroute is not installed (make deps)"
-	exit 0
-fi
+case ${FORWARDER:-} in
+'' | kernel | xdp) ;;
+*)
+	echo "not ok - FORWARDER is kernel or xdp, not '$FORWARDER'"
+	exit 1 ;;
+esac
+# KERNEL_WHY: why the kernel does not forward in this run (empty when it does).
+KERNEL_WHY=
 if why=$(kernel_mroute_missing); then
-	echo "ok - scope policy end to end # SKIP $why"
-	exit 0
+	KERNEL_WHY=$why
+	if [ "${FORWARDER:-xdp}" != xdp ]; then
+		echo "ok - scope policy end to end # SKIP FORWARDER=$FORWARDER, but $why"
+		exit 0
+	fi
+	FORWARDER=xdp
+elif [ "${FORWARDER:-kernel}" = xdp ]; then
+	KERNEL_WHY="FORWARDER=xdp asks for the accelerator, not the kernel"
 fi
+FORWARDER=${FORWARDER:-kernel}
+case $FORWARDER in
+kernel)
+	if ! command -v smcrouted >/dev/null || ! command -v smcroutectl >/dev/null; then
+		echo "ok - scope policy end to end # SKIP smcroute is not installed (make deps)"
+		exit 0
+	fi ;;
+xdp)
+	if [ ! -e "$XM_BUILD/bpf/xdp_pass.bpf.o" ]; then
+		echo "ok - scope policy end to end # SKIP $XM_BUILD/bpf/xdp_pass.bpf.o is not built (make)"
+		exit 0
+	fi ;;
+esac
+echo "# forwarder: $FORWARDER${KERNEL_WHY:+ ($KERNEL_WHY)}"
+kernel_fwd() { [ "$FORWARDER" = kernel ]; }
 
 # ---- topology, routes ----
 
 topo_create 3
 check "topology: source, router and three hosts are up" topo_links_up
 H1=${NS_HOST[1]} H2=${NS_HOST[2]}
+if ! kernel_fwd; then
+	# Every host's eth0 receives redirected copies, the source's too (h2
+	# sends towards it), and a redirected frame needs NAPI on the veth
+	# that receives it: xdp_pass gives it that.  Every host sends, and the
+	# copies leave with the checksum the sender left, which a veth leaves
+	# partial (tx_csum_off in tests/ns/lib.sh).
+	for ns in "$NS_SRC" "${NS_HOST[@]:1}"; do
+		if ! ip -n "$ns" link set dev eth0 xdp obj "$XM_BUILD/bpf/xdp_pass.bpf.o" sec xdp ||
+			! tx_csum_off "$ns" eth0; then
+			not_ok "xdp_pass and tx off on $ns's eth0"
+		fi
+	done
+	check "accelerator: xdp_pass and software checksums on every host's eth0" \
+		wait_until 5 topo_links_up
+fi
 H2_IP4=$(host_ip4 2) H2_IP6=$(host_ip6 2)
 BPFFS=$(bpffs_create)
 export XDP_MCAST_PIN_PATH=$BPFFS/xm
@@ -122,9 +180,21 @@ smc_oif_ttls() {
 		sed 's/Oifs: *//; s/ *State//'
 }
 
-# conf_write TEXT: the daemon's config file, replaced whole.
+# conf_write TEXT: the daemon's config file, replaced whole.  With
+# FORWARDER=xdp every phyint also gets `forwarding accelerate` at the end of
+# its line and the routes follow the text, so the lines and columns of TEXT
+# stay what they are.
 conf_write() {
-	printf '%s\n' "$1" >"$CONF.new" && mv "$CONF.new" "$CONF"
+	local text=$1
+	if ! kernel_fwd; then
+		text=$(sed -E 's/^(phyint [^#]*[^ #])/\1 forwarding accelerate/' <<<"$text")
+		text+=$'\n'"# the routes, as smcroute would have them"$'\n'"$SMC_ROUTES"
+	fi
+	printf '%s\n' "$text" >"$CONF.new" && mv "$CONF.new" "$CONF"
+}
+# xm_routes: the accelerator's forwarding entries, by family.
+xm_routes() {
+	xm routes -j | json_get '"%d %d" % (sum(r["family"] == "ipv4" for r in d["routes"]), sum(r["family"] == "ipv6" for r in d["routes"]))'
 }
 
 # ---- counters ----
@@ -149,7 +219,8 @@ moved = sorted(((k, rb[k] - ra.get(k, 0)) for k in rb if k[2] in reasons and rb[
 print(" ".join("%s:%s:%s=%d" % (k[0], k[1], k[2], v) for k, v in moved))
 '
 # moved FROM TO REASON...: the counters of those reasons that changed between
-# two snapshots, as IFACE:in|out:REASON=DELTA (in: XDP, out: TC egress).
+# two snapshots, as IFACE:in|out:REASON=DELTA (in: XDP, out: TC egress or,
+# for accelerated copies, devmap egress).
 moved() {
 	local a=$1 b=$2
 	shift 2
@@ -162,7 +233,10 @@ moved_now() {
 	snap now && [ "$(moved "$from" now "$@")" = "$want" ]
 }
 POLICY_REASONS="boundary ttl_threshold policy policy_audit"
-ALL_REASONS="forward ttl_expired $POLICY_REASONS"
+ALL_REASONS="accelerated forward ttl_expired $POLICY_REASONS"
+# What passing traffic counts as, in and out: the accelerator replicates.
+FWD_REASON=forward EGRESS=TC
+kernel_fwd || FWD_REASON=accelerated EGRESS="devmap egress"
 
 # ---- streams and receivers ----
 #
@@ -256,6 +330,15 @@ tc_egress_filters() {
 mfc_pkts() {
 	ip -n "$NS_RTR" -s mroute show | grep -A1 -F "($1,$2)" | awk '/ packets,/ {print $1; exit}'
 }
+# a_count: how many packets of A have reached the router: its kernel route's
+# count, or its flow's on up0 when the accelerator forwards (part 4).
+a_count() {
+	if kernel_fwd; then
+		mfc_pkts "$SRC_IP4" $GRP_A
+	else
+		xm stats -j | json_get "flow('up0', '$GRP_A', '$SRC_IP4').get('packets')"
+	fi
+}
 policy_json() { xm policy -j >"$XM_TMP/policy.json" 2>"$XM_TMP/policy.err"; }
 pol() { json_get "$1" <"$XM_TMP/policy.json"; }
 
@@ -309,27 +392,32 @@ ttl_sweep() {
 ttl_moved() {
 	local n=0 t i pass out
 	for t in $TTLS; do [ "$t" -gt 1 ] && n=$((n + 1)); done
-	out="up0:in:forward=$n up0:in:ttl_expired=1"
+	out="up0:in:$FWD_REASON=$n up0:in:ttl_expired=1"
 	for i in dn1 dn2 dn3; do
 		pass=$(wc -w <<<"$(expected_ttls $i)")
-		out+=" $i:out:forward=$pass"
+		out+=" $i:out:$FWD_REASON=$pass"
 		[ "$1" = yes ] && [ $((n - pass)) -gt 0 ] && out+=" $i:out:ttl_threshold=$((n - pass))"
 	done
 	echo "$out"
 }
 
 # (a) the reference: the kernel's own thresholds, no xdp-mcast at all.
-check "smcrouted with thresholds: all $SMC_V4_ROUTES IPv4 and $SMC_V6_ROUTES IPv6 routes installed" \
-	smc_start with
-expect_eq "smcroute with thresholds: the kernel's route has dn1, dn2 at 32, dn3 at 64" \
-	"dn1 dn2(ttl 32) dn3(ttl 64)" "$(smc_oif_ttls)" "$(tail -20 "$SMC_LOG" "$SMC_LOG.err" 2>/dev/null)"
-ttl_sweep kernel
-for i in dn1 dn2 dn3; do
-	expect_eq "kernel thresholds: ${i/dn/h} gets exactly the TTLs above ${TH[$i]}" \
-		"$(expected_ttls $i)" "${GOT[kernel:$i]}"
-done
+if kernel_fwd; then
+	check "smcrouted with thresholds: all $SMC_V4_ROUTES IPv4 and $SMC_V6_ROUTES IPv6 routes installed" \
+		smc_start with
+	expect_eq "smcroute with thresholds: the kernel's route has dn1, dn2 at 32, dn3 at 64" \
+		"dn1 dn2(ttl 32) dn3(ttl 64)" "$(smc_oif_ttls)" "$(tail -20 "$SMC_LOG" "$SMC_LOG.err" 2>/dev/null)"
+	ttl_sweep kernel
+	for i in dn1 dn2 dn3; do
+		expect_eq "kernel thresholds: ${i/dn/h} gets exactly the TTLs above ${TH[$i]}" \
+			"$(expected_ttls $i)" "${GOT[kernel:$i]}"
+	done
+else
+	skip "kernel thresholds (smcroute's ttl-threshold), the reference of part 1" "$KERNEL_WHY"
+fi
 
-# (c) the same thresholds in the kernel and in xdp-mcast.
+# (c) the same thresholds in the kernel and in xdp-mcast.  The daemon starts
+# here in both modes; with FORWARDER=xdp it is the only forwarder.
 TTL_CONF="phyint up0
 phyint dn1 ttl-threshold ${TH[dn1]}
 phyint dn2 ttl-threshold ${TH[dn2]}
@@ -340,32 +428,44 @@ expect_eq "xdp-mcast daemon runs, policy epoch 1 in force" 1 "$(xm_policy_epoch 
 	"$(cat "$XM_TMP/xmd1.log")"
 expect_eq "the daemon attached XDP (native) and TC egress to every phyint" "1 1 1 1 / 1 1 1 1" \
 	"$(for i in $ROUTER_IFACES; do ip -n "$NS_RTR" -j link show dev "$i" | json_get '[0].get("xdp", {}).get("mode", 0)'; done | xargs) / $(tc_egress_filters)"
+kernel_fwd ||
+	expect_eq "accelerator: every route of the config is a forwarding entry (IPv4, IPv6)" \
+		"$SMC_V4_ROUTES $SMC_V6_ROUTES" "$(xm_routes)" "$(cat "$XM_TMP/xmd1.log")"
 policy_json
 expect_eq "policy -j shows the thresholds" "up0=0 dn1=1 dn2=32 dn3=64" \
 	"$(pol '" ".join("%s=%d" % (i["name"], i["ttl_threshold"]) for i in d["interfaces"])')"
-snap c0
-ttl_sweep both
-for i in dn1 dn2 dn3; do
-	expect_eq "kernel and xdp-mcast thresholds: ${i/dn/h} gets what the kernel alone delivered" \
-		"${GOT[kernel:$i]}" "${GOT[both:$i]}"
-done
-wait_until 5 moved_now c0 "$(ttl_moved no)" $ALL_REASONS
-expect_eq "with both, the kernel drops first: xdp-mcast forwards the rest, counts no ttl_threshold" \
-	"$(ttl_moved no)" "$(moved c0 now $ALL_REASONS)"
+if kernel_fwd; then
+	snap c0
+	ttl_sweep both
+	for i in dn1 dn2 dn3; do
+		expect_eq "kernel and xdp-mcast thresholds: ${i/dn/h} gets what the kernel alone delivered" \
+			"${GOT[kernel:$i]}" "${GOT[both:$i]}"
+	done
+	wait_until 5 moved_now c0 "$(ttl_moved no)" $ALL_REASONS
+	expect_eq "with both, the kernel drops first: xdp-mcast forwards the rest, counts no ttl_threshold" \
+		"$(ttl_moved no)" "$(moved c0 now $ALL_REASONS)"
 
-# (b) xdp-mcast's thresholds alone: smcroute's VIFs at the default 1.
-smcroute_stop
-check "smcrouted restarted without thresholds: all routes installed" smc_start without
-expect_eq "smcroute without thresholds: the kernel's route forwards to all three at TTL > 1" \
-	"dn1 dn2 dn3" "$(smc_oif_ttls)" "$(tail -20 "$SMC_LOG" "$SMC_LOG.err" 2>/dev/null)"
+	# (b) xdp-mcast's thresholds alone: smcroute's VIFs at the default 1.
+	smcroute_stop
+	check "smcrouted restarted without thresholds: all routes installed" smc_start without
+	expect_eq "smcroute without thresholds: the kernel's route forwards to all three at TTL > 1" \
+		"dn1 dn2 dn3" "$(smc_oif_ttls)" "$(tail -20 "$SMC_LOG" "$SMC_LOG.err" 2>/dev/null)"
+else
+	skip "kernel and xdp-mcast thresholds together" "$KERNEL_WHY"
+fi
+# (b) xdp-mcast's thresholds alone.  With FORWARDER=xdp the config's routes
+# have threshold 1 on every outgoing interface, smcroute's default, so the
+# interfaces' thresholds decide, per copy, in the devmap egress program.
 snap b0
 ttl_sweep xdp
 for i in dn1 dn2 dn3; do
-	expect_eq "xdp-mcast thresholds alone: ${i/dn/h} gets what the kernel alone delivered" \
-		"${GOT[kernel:$i]}" "${GOT[xdp:$i]}"
+	kernel_fwd &&
+		expect_eq "xdp-mcast thresholds alone: ${i/dn/h} gets what the kernel alone delivered" \
+			"${GOT[kernel:$i]}" "${GOT[xdp:$i]}"
 	expect_eq "xdp-mcast thresholds alone: ${i/dn/h} gets exactly the TTLs above ${TH[$i]}" \
 		"$(expected_ttls $i)" "${GOT[xdp:$i]}"
 done
+kernel_fwd || skip "xdp-mcast thresholds alone: each host gets what the kernel alone delivered" "$KERNEL_WHY"
 wait_until 5 moved_now b0 "$(ttl_moved yes)" $ALL_REASONS
 expect_eq "xdp-mcast counts every TTL it held back as egress ttl_threshold on its interface" \
 	"$(ttl_moved yes)" "$(moved b0 now $ALL_REASONS)"
@@ -431,7 +531,7 @@ snap 2a
 boundary_receivers 2a h2 h3:bu-ff05::1:3
 WANT_2A="dn2:in:boundary=$((5 * N)) dn2:out:boundary=$((5 * N)) dn3:out:boundary=$N"
 batch_run "moved_now 2a '$WANT_2A' $POLICY_REASONS" "${bu[@]}" "${bd[@]}" ll -- "${RXS[@]}"
-expect_eq "boundary on dn2: scoped groups dropped arriving on dn2 (XDP) and leaving through dn2 (TC); ff05:: on dn3; nothing else" \
+expect_eq "boundary on dn2: scoped groups dropped arriving on dn2 (XDP) and leaving through dn2 ($EGRESS); ff05:: on dn3; nothing else" \
 	"$WANT_2A" "$(moved 2a now $POLICY_REASONS)"
 policy_json
 expect_eq "boundary on dn2: policy -j hits per prefix (both directions; 239.192/14 holds 239.195.x)" \
@@ -449,7 +549,7 @@ snap 2b
 boundary_receivers 2b src
 WANT_2B="up0:in:boundary=$((5 * N)) up0:out:boundary=$((5 * N))"
 batch_run "moved_now 2b '$WANT_2B' $POLICY_REASONS" "${bu[@]}" "${bd[@]}" ll -- "${RXS[@]}"
-expect_eq "boundary on up0: scoped groups dropped arriving on up0 (XDP) and leaving through up0 (TC), nothing else" \
+expect_eq "boundary on up0: scoped groups dropped arriving on up0 (XDP) and leaving through up0 ($EGRESS), nothing else" \
 	"$WANT_2B" "$(moved 2b now $POLICY_REASONS)"
 policy_json
 expect_eq "boundary on up0: policy -j hits per prefix; dn2 has none left" \
@@ -495,9 +595,17 @@ xmd_reload xmd1
 expect_eq "reload to filter rules: exit 0, epoch 4" "0 policy epoch 4 in force" "$XMD_RC $XMD_OUT"
 snap 3
 WANT_3="up0:in:policy=$((2 * N)) up0:in:policy_audit=$N dn1:out:policy=$N dn2:out:policy=$N dn3:out:policy_audit=$N"
+AUDIT_3="audit passes counted in (up0) and out (dn3)"
+if ! kernel_fwd; then
+	# An audited frame the accelerator replicates, and an audited copy, are
+	# counted as accelerated (one reason a frame); the rules' own hit
+	# counters below have them.
+	WANT_3="up0:in:policy=$((2 * N)) dn1:out:policy=$N dn2:out:policy=$N"
+	AUDIT_3="audit passes counted as accelerated"
+fi
 batch_run "moved_now 3 '$WANT_3' $POLICY_REASONS" f-deny-in f-deny-out f-allow-group f-denied \
 	f-allow-source f-audit f-v6-deny-out -- "${RXS[@]}"
-expect_eq "filter rules: policy drops in (up0) and out (dn1, dn2), audit passes counted in (up0) and out (dn3)" \
+expect_eq "filter rules: policy drops in (up0) and out (dn1, dn2), $AUDIT_3" \
 	"$WANT_3" "$(moved 3 now $POLICY_REASONS)"
 policy_json
 expect_eq "policy -j lists the rules in file order, with their lines" \
@@ -524,7 +632,17 @@ expect_eq "policy -j: every rule's hit counter equals the $N packets it decided"
 # That the cut is clean is checked exactly: h1's sequences are 0..m-1 with
 # no gap (nothing lost before the switch) and m + dn1's egress boundary
 # drops = sent (nothing delivered after it).
+#
+# With FORWARDER=xdp the count is A's flow on up0 (stats -j): the XDP
+# program counts each frame as it arrives, in sequence order, before it
+# makes the copies, and the devmap egress program meets dn1's copy within
+# the same NAPI poll.  `reload` returns 20 ms after the switch at the
+# earliest (docs/policy.md), and the flow cache leaves out of a read at
+# most one tick's frames (4 ms here) that move during it (docs/design.md,
+# "The flow cache"), all of them long after the switch: the bound holds.
 NA=16000 NB=16000 RATE=2000
+A_COUNT="route count"
+kernel_fwd || A_COUNT="flow count"
 conf_write "# 4: before
 phyint up0
 phyint dn1
@@ -551,7 +669,7 @@ phyint dn3"
 conf_write "$BLOCK_A_CONF"
 snap 4
 xmd_reload xmd1
-K=$(mfc_pkts "$SRC_IP4" $GRP_A)
+K=$(a_count)
 expect_eq "reload adding 'boundary local' to dn1 under traffic: exit 0, epoch 6" \
 	"0 policy epoch 6 in force" "$XMD_RC $XMD_OUT"
 
@@ -562,7 +680,7 @@ phyint dn1 boundary local
 phyint dn2 ttl-threshold 300
 phyint dn3"
 xmd_reload xmd1
-K2=$(mfc_pkts "$SRC_IP4" $GRP_A)
+K2=$(a_count)
 expect_eq "reload of a config with ttl-threshold 300: exit 78 (EX_CONFIG)" 78 "$XMD_RC" "$XMD_OUT"
 expect_match "reload says the daemon kept its policy" "kept its policy" "$XMD_OUT"
 expect_match "the daemon logs the error as FILE:LINE:COLUMN" \
@@ -574,7 +692,11 @@ expect_eq "A and B sent in full at $RATE pps" "$NA 0 $NB 0" \
 	"$(rx_get 4-A '"%s %s" % (d["sent"], d["errors"])') $(rx_get 4-B '"%s %s" % (d["sent"], d["errors"])')" \
 	"$(cat "$XM_TMP"/4-[AB].{json,err} 2>/dev/null)"
 wait_until 10 rx_done 4-h2-A 4-h1-B
-a_drops() { moved 4 now boundary | sed -n 's/^dn1:out:boundary=//p'; }
+a_drops() {
+	local n
+	n=$(moved 4 now boundary | sed -n 's/^dn1:out:boundary=//p')
+	echo "${n:-0}"
+}
 a_accounted() { snap now && [ $(($(rx_count 4-h1-A) + $(a_drops))) -eq $NA ]; }
 wait_until 5 a_accounted
 rx_stop 4-h1-A 4-h2-A 4-h1-B
@@ -589,12 +711,12 @@ expect_eq "h1 got A without a gap until the switch: sequences 0..m-1, none twice
 	"0 $((m - 1)) $m" "$mn $mx $distinct"
 expect_eq "nothing of A that reached the router after reload returned left through dn1 (h1's last $mx < K $K)" \
 	yes "$([ "$m" -gt 0 ] && [ "$mx" -lt "$K" ] && echo yes || echo no)" \
-	"delivered $m, route count when reload returned $K: $((K - m)) dropped in between"
+	"delivered $m, $A_COUNT when reload returned $K: $((K - m)) dropped in between"
 expect_eq "every packet of A is accounted for: $m delivered + dn1's egress boundary drops = $NA sent" \
 	"$NA" "$((m + $(a_drops)))"
 expect_eq "only dn1's egress boundary counter moved" "dn1:out:boundary=$((NA - m))" \
 	"$(moved 4 now $POLICY_REASONS)"
-expect_eq "A still flowed after the refused reload returned (route count $K2 < $NA), and was dropped" \
+expect_eq "A still flowed after the refused reload returned ($A_COUNT $K2 < $NA), and was dropped" \
 	yes "$([ "$K2" -lt "$NA" ] && echo yes || echo no)"
 
 # A config without phyints: the daemon detaches the ones that left, but the
@@ -617,24 +739,35 @@ expect_eq "reload back to four phyints: exit 0, epoch 8, all attached again" \
 # ==== 5. The daemon's life ====
 
 # a_burst TAG H1-GETS-IT: 20 datagrams to A; h2 must get them, h1 only when
-# H1-GETS-IT is yes (otherwise dn1's boundary must count them).
+# H1-GETS-IT is yes (otherwise dn1's boundary must count them).  With
+# "none" nothing forwards: nobody may get anything within a second of the
+# last datagram sent, and the source's count of datagrams sent follows.
 a_burst() {
-	local t=5$1 h1n=""
+	local t=5$1 h1n="" h2n="-n 20"
 	[ "$2" = yes ] && h1n="-n 20"
+	[ "$2" = none ] && h2n=
 	# shellcheck disable=SC2086
 	rx_start "$t-h1" "$H1" eth0 $GRP_A $h1n
-	rx_start "$t-h2" "$H2" eth0 $GRP_A -n 20
+	# shellcheck disable=SC2086
+	rx_start "$t-h2" "$H2" eth0 $GRP_A $h2n
 	wait_until 10 rx_ready "$t-h1" "$t-h2"
-	[ "$2" = yes ] || snap "$t"
+	[ "$2" = no ] && snap "$t"
 	tx_start "$t-A" "$NS_SRC" eth0 $GRP_A "$SRC_IP4" --stream 5 -n 20 -r 200 -t 16
-	wait_until 10 rx_done "$t-A" "$t-h2"
+	if [ "$2" = none ]; then
+		wait_until 10 tx_done "$t-A"
+		wait_until 1 eval "[ \$((\$(rx_count $t-h1) + \$(rx_count $t-h2))) -gt 0 ]"
+	else
+		wait_until 10 rx_done "$t-A" "$t-h2"
+	fi
 	if [ "$2" = yes ]; then
 		wait_until 10 rx_done "$t-h1"
-	else
+	elif [ "$2" = no ]; then
 		wait_until 5 moved_now "$t" "dn1:out:boundary=20" $POLICY_REASONS
 	fi
 	rx_stop "$t-h1" "$t-h2"
-	echo "$(rx_get "$t-h1" 'd["unique"]') $(rx_get "$t-h2" 'd["unique"]')"
+	local sent=
+	[ "$2" = none ] && sent=" sent $(rx_get "$t-A" 'd["sent"]')"
+	echo "$(rx_get "$t-h1" 'd["unique"]') $(rx_get "$t-h2" 'd["unique"]')$sent"
 }
 # tc_prog_ids: the egress program id on each router interface (0: none).
 tc_prog_ids() {
@@ -655,7 +788,12 @@ expect_eq "SIGTERM: no TC egress filter on any phyint" "0 0 0 0" "$(tc_egress_fi
 expect_eq "SIGTERM: the pins and their directory are gone" absent \
 	"$([ -e "$PIN" ] && ls "$PIN" || echo absent)"
 expect_eq "SIGTERM: the pid file is gone" absent "$([ -e "$XM_TMP/xmd1.pid" ] && echo present || echo absent)"
-expect_eq "without xdp-mcast A reaches h1 again (and h2)" "20 20" "$(a_burst a yes)"
+if kernel_fwd; then
+	expect_eq "without xdp-mcast A reaches h1 again (and h2)" "20 20" "$(a_burst a yes)"
+else
+	expect_eq "without xdp-mcast nothing forwards A (no multicast routing runs): h1 0, h2 0 of 20 sent" \
+		"0 0 sent 20" "$(a_burst a none)"
+fi
 
 # --keep: the data path and the policy outlive the daemon.
 conf_write "$BLOCK_A_CONF"
