@@ -190,6 +190,11 @@ def reason(iface, name):
         if i["name"] == iface:
             return i["reasons"][name]
     return {}
+def egress(iface, name):
+    for i in d.get("interfaces", []):
+        if i["name"] == iface:
+            return i["egress_reasons"][name]
+    return {}
 def group(iface, grp, vlan=0):
     for g in d.get("groups", []):
         if (g["iface"], g["group"], g.get("vlan", 0)) == (iface, grp, vlan):
@@ -217,9 +222,10 @@ print(v if not isinstance(v, (dict, list)) else json.dumps(v))
 # json_get EXPR: read one JSON document on stdin and print EXPR, a Python
 # expression over it as `d` (one starting with "[" or "." is tried as d[...]
 # first: "[0]["id"]" means d[0]["id"]).  With stats JSON,
-# flow(IFACE, GROUP, SOURCE) and reason(IFACE, NAME) find entries ({} when
-# absent) and snooping(IFACE, NAME) is a snooping counter (None when
-# absent); with groups JSON, group(IFACE, GROUP) is a membership ({} when
+# flow(IFACE, GROUP, SOURCE), reason(IFACE, NAME) and egress(IFACE, NAME)
+# (what left: egress_reasons) find entries ({} when absent) and
+# snooping(IFACE, NAME) is a snooping counter (None when absent); with
+# groups JSON, group(IFACE, GROUP) is a membership ({} when
 # absent).  Prints nothing and fails on bad JSON or a failing expression.
 json_get() { "$XM_PY" -c "$XM_JSON_PY" "$1" 2>/dev/null; }
 
