@@ -88,7 +88,7 @@ static int fill(struct inst *in)
 {
 	struct xm_iface ifc = { .slot = 1, .name = "lo", .fwd_mode = XM_FWD_ACCELERATE };
 	struct bpf_devmap_val v = { .ifindex = IFINDEX };
-	struct xm_fwd_entry e = { .iif = IFINDEX, .ntiers = 1, .ports = 0 };
+	struct xm_fwd_entry e = { .iif = IFINDEX, .ntiers = 1, .ports = 0, .nports = { 1 } };
 	unsigned int done = 0, n, i, chunk = 10000;
 	struct xm_fwd_key *keys;
 	struct xm_fwd_entry *vals;

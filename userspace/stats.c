@@ -207,6 +207,7 @@ static int merge_cache(int cache_fd, int ncpu, struct xm_flow_entry **v, size_t 
 			pending = e->flow;
 			pending.packets += s->packets;
 			pending.bytes += s->bytes;
+			pending.copies += s->copies;
 			pending.reason_mask |= s->reason_mask;
 			if (s->last_seen_ns >= pending.last_seen_ns) {
 				pending.last_seen_ns = s->last_seen_ns;
