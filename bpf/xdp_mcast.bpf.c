@@ -992,7 +992,9 @@ int tc_mcast_egress(struct __sk_buff *skb)
  * decision as tc_police, looked up only where there is something to look
  * up.  An interface without boundaries and without outbound rules (its own
  * or for any interface) has only its TTL threshold, held against the TTL
- * before this hop, which the ingress program already took off.
+ * before this hop, which the ingress program already took off.  That TTL
+ * is 2 at least (the accelerator leaves TTL 1 to the kernel), so a
+ * threshold of 0 or 1, ipmr's default, never keeps a copy back.
  */
 static __always_inline enum xm_reason egress_policy(void *l3, void *data_end, __be16 proto,
 						    __u32 ifindex, const struct xm_iface *ifc,
@@ -1010,24 +1012,28 @@ static __always_inline enum xm_reason egress_policy(void *l3, void *data_end, __
 	ifp = ifc ? &ifc->pol[epoch & 1] : NULL;
 	tables = !ifp || (ifp->flags & (XM_IFPOL_BOUNDARY | XM_IFPOL_RULES_OUT)) ||
 		 (cfg->flags & XM_CFG_RULES_OUT_ANY);
-	if (!tables && !ifp->ttl_threshold)
+	if (!tables && ifp->ttl_threshold <= 1)
 		return XM_R_FORWARD;
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *iph = l3;
 
 		if ((void *)(iph + 1) > data_end)
 			return XM_R_MALFORMED;
-		map_v4(p.group, iph->daddr);
-		map_v4(p.source, iph->saddr);
 		p.ttl = iph->ttl + 1;
+		if (tables) {
+			map_v4(p.group, iph->daddr);
+			map_v4(p.source, iph->saddr);
+		}
 	} else {
 		struct ipv6hdr *ip6h = l3;
 
 		if ((void *)(ip6h + 1) > data_end)
 			return XM_R_MALFORMED;
-		copy_v6(p.group, ip6h->daddr.in6_u.u6_addr32);
-		copy_v6(p.source, ip6h->saddr.in6_u.u6_addr32);
 		p.ttl = ip6h->hop_limit + 1;
+		if (tables) {
+			copy_v6(p.group, ip6h->daddr.in6_u.u6_addr32);
+			copy_v6(p.source, ip6h->saddr.in6_u.u6_addr32);
+		}
 	}
 	if (tables)
 		look = egress_lookup(&p, ifc, epoch);

@@ -583,6 +583,17 @@ static void egress_tests(void)
 	      "egress: a copy that arrived with TTL 65 passes threshold 64, leaves with 64",
 	      "verdict %s", verdict(v));
 
+	/* The lowest TTL a copy can have: 1, after the hop from 2.  No
+	 * threshold below 2 keeps it back; 2 does. */
+	sp = s4, sp.ttl = 1;
+	egress_policy_case("egress: threshold 1 lets a copy that arrived with TTL 2 leave", 1,
+			   &sp, XDP_PASS, XM_R_ACCELERATED);
+	egress_policy_case("egress: threshold 2 keeps back a copy that arrived with TTL 2", 2,
+			   &sp, XDP_DROP, XM_R_TTL_THRESHOLD);
+	sp.ttl = 2;
+	egress_policy_case("egress: threshold 2 lets a copy that arrived with TTL 3 leave", 2,
+			   &sp, XDP_PASS, XM_R_ACCELERATED);
+
 	/* Boundaries and rules: looked up only when the interface or the
 	 * policy has them, and then they decide. */
 	put_boundary();
