@@ -56,7 +56,8 @@ BENCH_ACCEL := $(O)/bench/bench_accel
 BENCH_COUNT := $(O)/bench/bench_count.bpf.o
 bench-bins: $(BENCH_ACCEL) $(BENCH_COUNT)
 
-$(O)/obj/bench/bench_accel.o: $(O)/bpf/xdp_mcast.skel.h
+$(O)/obj/bench/bench_accel.o: CFLAGS += -I$(O)/bench
+$(O)/obj/bench/bench_accel.o: $(O)/bpf/xdp_mcast.skel.h $(BENCH_SKEL) bench/bench_helpers.h
 
 $(BENCH_ACCEL): $(O)/obj/bench/bench_accel.o $(LIBXM)
 	$(call msg,LINK,$@)

@@ -15,12 +15,20 @@
  * BPF_PROG_TEST_RUN without BPF_F_TEST_XDP_LIVE_FRAMES: the figure is the
  * program up to its verdict (XDP_REDIRECT, checked), not the transmission
  * of the copies (the throughput bench, bench/accel.sh, measures that).
+ * A repeated run sees the frame the run before left, and the accelerator
+ * takes the hop off the frames it redirects: each run goes through
+ * xdp_refresh (bench_helpers.bpf.c), which writes the TTL and checksum
+ * back and tail-calls xdp_mcast.  The flow's entry is in its flow cache
+ * slot after the first run, as for any steady flow; with -m the flow cache
+ * is cut to one slot, not the flow's, so that every run looks the flow up
+ * in xm_flows and its entry in xm_fwd, as a flow that keeps losing its slot
+ * does.
  *
  * The three copies form one set: each trial runs each copy once, in an
  * order that reverses from one trial to the next; a figure is the median
  * of the trials, min-max printed.  Ratio = median(N) / median(1).
  *
- *   bench_accel [-r REPEAT] [-t TRIALS] [-c CPU] [-j]
+ *   bench_accel [-r REPEAT] [-t TRIALS] [-c CPU] [-m] [-j]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -41,6 +49,8 @@
 #include "xdp_mcast_kern_user.h"
 #include "util.h"
 #include "xdp_mcast.skel.h"
+#include "bench_helpers.h"
+#include "bench_helpers.skel.h"
 
 #define IFINDEX		1	/* lo: in every namespace */
 #define NSIZES		3
@@ -52,12 +62,15 @@ static const unsigned int sizes[NSIZES] = { 1, 1000, 1000000 };
 struct inst {
 	struct xdp_mcast_bpf *skel;
 	int prog_fd;
+	__u32 target;		/* its index behind the front */
 	unsigned int entries;
 	__u32 ns[MAX_TRIALS];
 	__u32 med, min, max;
 };
 
 static unsigned char frame[60];
+static struct bench_helpers_bpf *front;	/* xdp_refresh, then the instance */
+static int no_cache;	/* -m */
 
 
 static void build_frame(void)
@@ -88,7 +101,7 @@ static int fill(struct inst *in)
 {
 	struct xm_iface ifc = { .slot = 1, .name = "lo", .fwd_mode = XM_FWD_ACCELERATE };
 	struct bpf_devmap_val v = { .ifindex = IFINDEX };
-	struct xm_fwd_entry e = { .iif = IFINDEX, .ntiers = 1, .ports = 0 };
+	struct xm_fwd_entry e = { .iif = IFINDEX, .ntiers = 1, .ports = 0, .nports = { 1 } };
 	unsigned int done = 0, n, i, chunk = 10000;
 	struct xm_fwd_key *keys;
 	struct xm_fwd_entry *vals;
@@ -154,6 +167,8 @@ static int load(struct inst *in)
 		bpf_map__set_pin_path(map, NULL);
 	err = bpf_map__set_max_entries(in->skel->maps.xm_fwd,
 				       in->entries > XM_FWD_DEFAULT ? in->entries : XM_FWD_DEFAULT);
+	if (!err && no_cache)
+		err = bpf_map__set_max_entries(in->skel->maps.xm_flow_cache, 1);
 	if (err)
 		return err;
 	err = xdp_mcast_bpf__load(in->skel);
@@ -161,6 +176,29 @@ static int load(struct inst *in)
 		return err;
 	in->prog_fd = bpf_program__fd(in->skel->progs.xdp_mcast);
 	return fill(in);
+}
+
+/* The front: xdp_refresh with the instances at indexes 0 .. NSIZES - 1. */
+static int load_front(struct inst *in)
+{
+	const struct iphdr *ip = (const void *)(frame + sizeof(struct ethhdr));
+	__u32 i;
+	int fd;
+
+	front = bench_helpers_bpf__open_and_load();
+	if (!front)
+		return -errno;
+	front->bss->ip_off = sizeof(struct ethhdr);
+	front->bss->ip_ttl = ip->ttl;
+	front->bss->ip_check = ip->check;
+	for (i = 0; i < NSIZES; i++) {
+		fd = in[i].prog_fd;
+		if (bpf_map__update_elem(front->maps.bench_targets, &i, sizeof(i), &fd, sizeof(fd),
+					 BPF_ANY))
+			return -errno;
+		in[i].target = i;
+	}
+	return 0;
 }
 
 static int run(struct inst *in, __u32 repeat, __u32 *ns, __u32 *verdict)
@@ -174,7 +212,8 @@ static int run(struct inst *in, __u32 repeat, __u32 *ns, __u32 *verdict)
 		.repeat = repeat,
 	);
 
-	if (bpf_prog_test_run_opts(in->prog_fd, &opts))
+	front->bss->target = in->target;
+	if (bpf_prog_test_run_opts(bpf_program__fd(front->progs.xdp_refresh), &opts))
 		return -errno;
 	*ns = opts.duration;
 	*verdict = opts.retval;
@@ -190,18 +229,19 @@ static int cmp_u32(const void *a, const void *b)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: bench_accel [-r REPEAT] [-t TRIALS] [-c CPU] [-j]\n");
+	fprintf(out, "usage: bench_accel [-r REPEAT] [-t TRIALS] [-c CPU] [-m] [-j]\n");
 }
 
 int main(int argc, char **argv)
 {
 	struct inst in[NSIZES] = { 0 };
 	long repeat = 2000000, trials = 7, cpu = -1;
-	int json = 0, c, i, t, err;
+	int json = 0, c, i, t, err = 0;
 	struct utsname u;
 
-	while ((c = getopt(argc, argv, "r:t:c:jh")) != -1) {
+	while ((c = getopt(argc, argv, "r:t:c:mjh")) != -1) {
 		switch (c) {
+		case 'm': no_cache = 1; break;
 		case 'r': repeat = strtol(optarg, NULL, 10); break;
 		case 't': trials = strtol(optarg, NULL, 10); break;
 		case 'c': cpu = strtol(optarg, NULL, 10); break;
@@ -225,13 +265,21 @@ int main(int argc, char **argv)
 		}
 	}
 	build_frame();
+	for (i = 0; i < NSIZES && !err; i++) {
+		in[i].entries = sizes[i];
+		err = load(&in[i]);
+	}
+	if (!err)
+		err = load_front(in);
+	if (err) {
+		fprintf(stderr, "bench_accel: cannot load: %s%s\n", strerror(-err),
+			err == -EPERM ? " (run as root)" : "");
+		return EX_OSERR;
+	}
 	for (i = 0; i < NSIZES; i++) {
 		__u32 ns, verdict;
 
-		in[i].entries = sizes[i];
-		err = load(&in[i]);
-		if (!err)
-			err = run(&in[i], repeat / 10 + 1, &ns, &verdict);	/* warm-up */
+		err = run(&in[i], repeat / 10 + 1, &ns, &verdict);	/* warm-up */
 		if (err) {
 			fprintf(stderr, "bench_accel: %u entries: %s%s\n", sizes[i],
 				strerror(-err), err == -EPERM ? " (run as root)" : "");
@@ -265,7 +313,8 @@ int main(int argc, char **argv)
 	uname(&u);
 	if (json) {
 		printf("{\"bench\":\"accel-cost\",\"kernel\":\"%s\",\"repeat\":%ld,\"trials\":%ld,"
-		       "\"measured\":\"verdict\",\"rows\":[", u.release, repeat, trials);
+		       "\"measured\":\"verdict\",\"flow_cache\":%s,\"rows\":[", u.release, repeat,
+		       trials, no_cache ? "false" : "true");
 		for (i = 0; i < NSIZES; i++)
 			printf("%s{\"entries\":%u,\"ns\":%u,\"min\":%u,\"max\":%u,\"ratio\":%.3f}",
 			       i ? "," : "", in[i].entries, in[i].med, in[i].min, in[i].max,
@@ -274,7 +323,8 @@ int main(int argc, char **argv)
 	} else {
 		printf("accelerator: per-packet cost by forwarding entries (kernel %s)\n"
 		       "BPF_PROG_TEST_RUN, up to the XDP_REDIRECT verdict (no live frames); "
-		       "median of %ld trials of %ld runs\n\n", u.release, trials, repeat);
+		       "median of %ld trials of %ld runs%s\n\n", u.release, trials, repeat,
+		       no_cache ? "; no flow cache (-m)" : "");
 		printf("%-10s %8s %12s %8s\n", "entries", "ns/pkt", "min-max", "ratio");
 		for (i = 0; i < NSIZES; i++) {
 			char r[32];
@@ -285,6 +335,7 @@ int main(int argc, char **argv)
 			       i && ratio > TARGET ? "  (target 1.2x missed)" : "");
 		}
 	}
+	bench_helpers_bpf__destroy(front);
 	for (i = 0; i < NSIZES; i++)
 		xdp_mcast_bpf__destroy(in[i].skel);
 	return 0;

@@ -10,6 +10,11 @@
  * different flow, in round robin.  A program array holds programs of one
  * type only, so each front has its own.
  *
+ * xdp_refresh stands in front of a program that changes the frame: the
+ * accelerator takes the hop off at ingress, and a repeated run sees what
+ * the run before left.  It writes the IPv4 TTL and header checksum back as
+ * the frame was built, then tail-calls the program under test.
+ *
  * tc_pass is the empty TC program, the baseline of the TC rows.
  */
 #include <linux/bpf.h>
@@ -41,6 +46,9 @@ __u32 word_off;		/* byte offset in the frame of the big-endian word */
 __u32 flow_base;	/* host order: the word of the frame as built */
 __u32 flow_mask;	/* flows - 1, flows a power of two */
 __u32 seq;		/* runs so far */
+__u32 ip_off;		/* xdp_refresh: byte offset in the frame of the IPv4 header */
+__u32 ip_ttl;		/* ... its TTL as built */
+__u32 ip_check;		/* ... its header checksum as built, as in the frame */
 
 /* Give the frame the source of the next flow; -1 when it is too short. */
 static __always_inline int rotate(void *data, void *end)
@@ -58,6 +66,20 @@ int xdp_rotate(struct xdp_md *ctx)
 {
 	if (rotate((void *)(long)ctx->data, (void *)(long)ctx->data_end))
 		return XDP_ABORTED;
+	bpf_tail_call(ctx, &bench_targets, target);
+	return XDP_ABORTED;	/* no program at that index */
+}
+
+SEC("xdp")
+int xdp_refresh(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	__u8 *ip = data + (ip_off & BENCH_WORD_OFF_MAX);
+
+	if ((void *)(ip + 12) > end)
+		return XDP_ABORTED;
+	ip[8] = ip_ttl;
+	*(__u16 *)(ip + 10) = ip_check;
 	bpf_tail_call(ctx, &bench_targets, target);
 	return XDP_ABORTED;	/* no program at that index */
 }

@@ -92,15 +92,20 @@ struct pol_result {
 	__u32 hit;
 };
 
-/* The epoch in force, 0 when no policy is installed (nothing to look up). */
-static __always_inline __u32 policy_epoch(void)
+/* The epoch in force by xm_config's value cfg, 0 when no policy is
+ * installed (nothing to look up). */
+static __always_inline __u32 policy_epoch_of(const struct xm_config *cfg)
 {
-	__u32 zero = 0;
-	struct xm_config *cfg = bpf_map_lookup_elem(&xm_config, &zero);
-
 	if (!cfg || !(cfg->flags & XM_CFG_POLICY))
 		return 0;
 	return cfg->epoch | 0x80000000u;	/* never 0 while a policy is on */
+}
+
+static __always_inline __u32 policy_epoch(void)
+{
+	__u32 zero = 0;
+
+	return policy_epoch_of(bpf_map_lookup_elem(&xm_config, &zero));
 }
 
 static __always_inline void map_v4(__be32 out[4], __be32 addr)

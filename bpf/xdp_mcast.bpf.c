@@ -193,7 +193,7 @@ static __always_inline __u64 clock_now(__u64 jiffies)
  * cache slot does not walk the policy tables again.
  */
 static __always_inline void flow_count(struct xm_flow *f, const struct xm_flow_key *key,
-				       __u64 packets, __u64 bytes, __u64 now,
+				       __u64 packets, __u64 bytes, __u64 copies, __u64 now,
 				       __u32 last_reason, __u32 mask,
 				       const struct pol_result *pol, __u32 epoch)
 {
@@ -203,6 +203,7 @@ static __always_inline void flow_count(struct xm_flow *f, const struct xm_flow_k
 			f->first_seen_ns = now;
 		f->packets += packets;
 		f->bytes += bytes;
+		f->copies += copies;
 		f->last_seen_ns = now;
 		f->last_reason = last_reason;
 		f->reason_mask |= mask;
@@ -212,6 +213,7 @@ static __always_inline void flow_count(struct xm_flow *f, const struct xm_flow_k
 	struct xm_flow nf = {
 		.packets = packets,
 		.bytes = bytes,
+		.copies = copies,
 		.first_seen_ns = now,
 		.last_seen_ns = now,
 		.last_reason = last_reason,
@@ -233,10 +235,11 @@ static __always_inline void slot_flush(struct xm_flow_slot *s, __u64 jiffies)
 {
 	if (s->packets)
 		flow_count(bpf_map_lookup_elem(&xm_flows, &s->key), &s->key, s->packets,
-			   s->bytes, s->last_seen_ns, s->last_reason, s->reason_mask,
-			   NULL, 0);
+			   s->bytes, s->copies, s->last_seen_ns, s->last_reason,
+			   s->reason_mask, NULL, 0);
 	s->packets = 0;
 	s->bytes = 0;
+	s->copies = 0;
 	s->reason_mask = 0;
 	s->flushed_jiffies = jiffies;
 }
@@ -284,16 +287,18 @@ flow_slot(const struct xm_flow_key *key, __u64 now, __u64 jiffies, int *fresh)
 	__builtin_memcpy(&s->key, key, sizeof(*key));
 	s->valid = 1;
 	s->pol_epoch = 0;
+	s->fwd_epoch = 0;
 	s->last_seen_ns = now;
 	s->flushed_jiffies = jiffies;
 	return s;
 }
 
-static __always_inline void slot_count(struct xm_flow_slot *s, __u64 len, __u64 now,
-				       __u64 jiffies, enum xm_reason r)
+static __always_inline void slot_count(struct xm_flow_slot *s, __u64 len, __u64 copies,
+				       __u64 now, __u64 jiffies, enum xm_reason r)
 {
 	s->packets++;
 	s->bytes += len;
+	s->copies += copies;
 	s->last_seen_ns = now;
 	s->last_reason = r;
 	s->reason_mask |= 1U << r;
@@ -386,16 +391,10 @@ struct accel_pkt {
 	__u16 vid;	/* innermost VLAN id, 0 untagged */
 };
 
-static __always_inline __u32 fwd_cfg_flags(void)
-{
-	__u32 zero = 0;
-	struct xm_config *cfg = bpf_map_lookup_elem(&xm_config, &zero);
-
-	return cfg ? cfg->flags : 0;
-}
-
-/* The forwarding entry of a flow: (S,G), (*,G), then the wildcard trie. */
-static __always_inline struct xm_fwd_entry *fwd_lookup(const struct xm_flow_key *key)
+/* The forwarding entry of a flow: (S,G), (*,G), then the wildcard trie
+ * when cfg_flags has XM_CFG_FWD_WILD. */
+static __always_inline struct xm_fwd_entry *fwd_lookup(const struct xm_flow_key *key,
+						       __u32 cfg_flags)
 {
 	struct xm_fwd_lpm_key lk = { .prefixlen = 256 };
 	struct xm_fwd_key k = { .family = key->family };
@@ -408,7 +407,7 @@ static __always_inline struct xm_fwd_entry *fwd_lookup(const struct xm_flow_key 
 		return e;
 	__builtin_memset(k.source, 0, sizeof(k.source));
 	e = bpf_map_lookup_elem(&xm_fwd, &k);
-	if (e || !(fwd_cfg_flags() & XM_CFG_FWD_WILD))
+	if (e || !(cfg_flags & XM_CFG_FWD_WILD))
 		return e;
 	if (key->family == XM_AF_INET) {
 		map_v4(lk.group, key->group[0]);
@@ -421,24 +420,51 @@ static __always_inline struct xm_fwd_entry *fwd_lookup(const struct xm_flow_key 
 }
 
 /*
+ * The forwarding entry of a flow, NULL for none: from its cache slot s
+ * when s holds it for the forwarding epoch in force, else from the maps,
+ * and then kept in s.  User space bumps the epoch after it changes
+ * entries, so a flow's next frame after the bump looks them up again.
+ */
+static __always_inline const struct xm_fwd_entry *
+fwd_entry(const struct xm_flow_key *key, struct xm_flow_slot *s, const struct xm_config *cfg)
+{
+	struct xm_fwd_entry *e;
+	__u32 epoch;
+
+	if (!cfg || !s)
+		return fwd_lookup(key, cfg ? cfg->flags : 0);
+	epoch = cfg->fwd_epoch | 0x80000000u;	/* never 0, the empty slot's */
+	if (s->fwd_epoch == epoch)
+		return s->fwd_found ? &s->fwd : NULL;
+	e = fwd_lookup(key, cfg->flags);
+	s->fwd_epoch = epoch;
+	s->fwd_found = e != NULL;
+	if (e)
+		__builtin_memcpy(&s->fwd, e, sizeof(s->fwd));
+	return e;
+}
+
+/*
  * Replicate a frame the policy let in, on an interface in accelerate mode:
  * entry, incoming-interface check, TTL thresholds of the outgoing sets,
  * then one broadcast redirect.  Returns the frame's reason: accelerated
- * (the redirect is set up), rpf_fail, no_oif, ttl_threshold, or r itself
- * when the kernel is to have the frame.
+ * (the redirect is set up; *copies is the size of the set), rpf_fail,
+ * no_oif, ttl_threshold, or r itself when the kernel is to have the frame.
  */
 static __always_inline enum xm_reason accelerate(const struct accel_pkt *a,
 						 const struct xm_flow_key *key,
-						 enum xm_reason r)
+						 struct xm_flow_slot *s,
+						 const struct xm_config *cfg,
+						 enum xm_reason r, __u64 *copies)
 {
-	struct xm_fwd_entry *e;
+	const struct xm_fwd_entry *e;
 	__u32 idx;
 	void *ports;
 	int tier = -1, i;
 
 	if (!a->plain)
 		return r;
-	e = fwd_lookup(key);
+	e = fwd_entry(key, s, cfg);
 	if (!e || (e->flags & XM_FWD_F_KERNEL))
 		return r;
 	if (e->iif != key->ifindex || e->iif_vlan != a->vid)
@@ -455,6 +481,7 @@ static __always_inline enum xm_reason accelerate(const struct accel_pkt *a,
 	ports = bpf_map_lookup_elem(&xm_fwd_ports, &idx);
 	if (!ports)
 		return r;
+	*copies = e->nports[tier & (XM_FWD_TIERS - 1)];
 	bpf_redirect_map(ports, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
 	return XM_R_ACCELERATED;
 }
@@ -466,12 +493,13 @@ static __always_inline int account(struct xdp_md *ctx, enum xm_reason r,
 				   struct xm_flow_key *key, const struct accel_pkt *a)
 {
 	__u64 len = ctx->data_end - ctx->data;
-	__u32 ifindex = ctx->ingress_ifindex;
+	__u32 ifindex = ctx->ingress_ifindex, zero = 0;
 	struct xm_iface *ifc = bpf_map_lookup_elem(&xm_ifaces, &ifindex);
 	struct pol_result pol = { .reason = XM_R_FORWARD };
 	struct xm_flow *f = NULL;
+	struct xm_config *cfg;
 	struct xm_flow_slot *s;
-	__u64 jiffies, now;
+	__u64 jiffies, now, copies = 0;
 	__u32 epoch = 0;
 	int fresh;
 
@@ -482,8 +510,9 @@ static __always_inline int account(struct xdp_md *ctx, enum xm_reason r,
 		fresh |= !s;
 		if (fresh)
 			f = bpf_map_lookup_elem(&xm_flows, key);
+		cfg = bpf_map_lookup_elem(&xm_config, &zero);
 		if (policed(r))
-			epoch = policy_epoch();
+			epoch = policy_epoch_of(cfg);
 		if (epoch) {
 			pol = ingress_policy(key, ifc, s, f, epoch);
 			if (pol.reason != XM_R_FORWARD)
@@ -494,11 +523,12 @@ static __always_inline int account(struct xdp_md *ctx, enum xm_reason r,
 		 * counter has it, its reason becomes accelerated. */
 		if (a && ifc && ifc->fwd_mode == XM_FWD_ACCELERATE &&
 		    (r == XM_R_FORWARD || r == XM_R_POLICY_AUDIT))
-			r = accelerate(a, key, r);
+			r = accelerate(a, key, s, cfg, r, &copies);
 		if (fresh)
-			flow_count(f, key, 1, len, now, r, 1U << r, epoch ? &pol : NULL, epoch);
+			flow_count(f, key, 1, len, copies, now, r, 1U << r, epoch ? &pol : NULL,
+				   epoch);
 		else
-			slot_count(s, len, now, jiffies, r);
+			slot_count(s, len, copies, now, jiffies, r);
 	}
 	count_reason(XM_DIR_IN, ifc, r, len);
 	return reason_verdict(r);
@@ -723,6 +753,36 @@ static __always_inline int ipv4_csum_ok(const struct iphdr *iph)
 }
 
 /*
+ * The hop, made once on a frame the accelerator redirects, before the
+ * copies are made: they are clones of it, and a redirected frame never
+ * returns to the kernel.  TTL or hop limit minus one, the IPv4 checksum
+ * updated incrementally (RFC 1624).  The accelerator took only plain
+ * frames with a TTL of 2 or more.
+ */
+static __always_inline void ip_hop(void *l3, void *data_end, __u8 family)
+{
+	if (family == XM_AF_INET) {
+		struct iphdr *iph = l3;
+		__u32 check;
+
+		if ((void *)(iph + 1) > data_end)
+			return;
+		/* TTL is the high byte of its 16-bit word: one less there is
+		 * 0x0100 more in the one's complement sum. */
+		check = iph->check;
+		check += bpf_htons(0x0100);
+		iph->check = (__u16)(check + (check >= 0xffff));
+		iph->ttl--;
+	} else {
+		struct ipv6hdr *ip6h = l3;
+
+		if ((void *)(ip6h + 1) > data_end)
+			return;
+		ip6h->hop_limit--;
+	}
+}
+
+/*
  * Everything but the unicast fast path.  Not inlined on purpose: the JIT
  * saves the registers a function uses in its prologue, and this keeps the
  * multicast path's registers out of the entry program that every unicast
@@ -740,8 +800,9 @@ static __noinline int xdp_classify(struct xdp_md *ctx)
 	struct ipv6hdr *ip6h;
 	struct iphdr *iph;
 	enum xm_reason r;
+	void *l3;
 	__u16 vid;
-	int proto, tags;
+	int proto, tags, verdict;
 
 	proto = parse_ethhdr(&c, &eth, &vid);
 	if (proto == bpf_htons(ETH_P_IP)) {
@@ -762,6 +823,7 @@ static __noinline int xdp_classify(struct xdp_md *ctx)
 		key.family = XM_AF_INET;
 		key.group[0] = iph->daddr;
 		key.source[0] = iph->saddr;
+		l3 = iph;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		if (parse_ip6hdr(&c, &ip6h) < 0)
 			goto truncated;
@@ -779,6 +841,7 @@ static __noinline int xdp_classify(struct xdp_md *ctx)
 		key.family = XM_AF_INET6;
 		__builtin_memcpy(key.group, &ip6h->daddr, sizeof(key.group));
 		__builtin_memcpy(key.source, &ip6h->saddr, sizeof(key.source));
+		l3 = ip6h;
 	} else if (proto < 0 && eth) {
 		goto truncated;
 	} else {
@@ -787,7 +850,10 @@ static __noinline int xdp_classify(struct xdp_md *ctx)
 	key.ifindex = ctx->ingress_ifindex;
 	key.vlan = vid;
 	a.vid = vid;
-	return account(ctx, r, &key, &a);
+	verdict = account(ctx, r, &key, &a);
+	if (verdict == XDP_REDIRECT)
+		ip_hop(l3, (void *)(long)ctx->data_end, key.family);
+	return verdict;
 
 truncated:
 	/* Cut off before the destination address: judged by its MAC. */
@@ -922,92 +988,101 @@ int tc_mcast_egress(struct __sk_buff *skb)
 }
 
 /*
- * The accelerator's egress, run by the devmap for each copy of a frame the
- * XDP program replicated, on the interface the copy leaves by: that
- * interface's boundaries, TTL threshold and filters (the same decision as
- * tc_police), then the hop: TTL or hop limit decremented (the IPv4
- * checksum updated incrementally, RFC 1624), the interface's own MAC as
- * source, its VLAN tag.  Counted per interface as egress reasons.
- * The XDP program let through only plain frames with one tag at most.
+ * The egress policy of one accelerated copy on interface ifc: the same
+ * decision as tc_police, looked up only where there is something to look
+ * up.  An interface without boundaries and without outbound rules (its own
+ * or for any interface) has only its TTL threshold, held against the TTL
+ * before this hop, which the ingress program already took off.  That TTL
+ * is 2 at least (the accelerator leaves TTL 1 to the kernel), so a
+ * threshold of 0 or 1, ipmr's default, never keeps a copy back.
  */
-static __noinline int egress_copy(struct xdp_md *ctx, __u32 ifindex)
+static __always_inline enum xm_reason egress_policy(void *l3, void *data_end, __be16 proto,
+						    __u32 ifindex, const struct xm_iface *ifc,
+						    const struct xm_config *cfg, __u64 len)
+{
+	struct pol_pkt p = { .ifindex = ifindex, .dir = XM_DIR_OUT };
+	struct pol_lookup look = { .rule_reason = XM_R_FORWARD };
+	__u32 epoch = policy_epoch_of(cfg);
+	const struct xm_ifpol *ifp;
+	struct pol_result res;
+	int tables;
+
+	if (!epoch)
+		return XM_R_FORWARD;
+	ifp = ifc ? &ifc->pol[epoch & 1] : NULL;
+	tables = !ifp || (ifp->flags & (XM_IFPOL_BOUNDARY | XM_IFPOL_RULES_OUT)) ||
+		 (cfg->flags & XM_CFG_RULES_OUT_ANY);
+	if (!tables && ifp->ttl_threshold <= 1)
+		return XM_R_FORWARD;
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = l3;
+
+		if ((void *)(iph + 1) > data_end)
+			return XM_R_MALFORMED;
+		p.ttl = iph->ttl + 1;
+		if (tables) {
+			map_v4(p.group, iph->daddr);
+			map_v4(p.source, iph->saddr);
+		}
+	} else {
+		struct ipv6hdr *ip6h = l3;
+
+		if ((void *)(ip6h + 1) > data_end)
+			return XM_R_MALFORMED;
+		p.ttl = ip6h->hop_limit + 1;
+		if (tables) {
+			copy_v6(p.group, ip6h->daddr.in6_u.u6_addr32);
+			copy_v6(p.source, ip6h->saddr.in6_u.u6_addr32);
+		}
+	}
+	if (tables)
+		look = egress_lookup(&p, ifc, epoch);
+	res = policy_finish(&look, &p, ifc, epoch);
+	policy_count_hit(res.hit, len);
+	return res.reason;
+}
+
+/*
+ * The accelerator's egress, run by the devmap for each copy of a frame the
+ * XDP program replicated (and already took the hop off), on the interface
+ * the copy leaves by: that interface's egress policy, then its own MAC as
+ * source and its VLAN tag.  Counted per interface as egress reasons.  The
+ * XDP program let through only plain IPv4 or IPv6 frames with one tag at
+ * most.  One function, no call: it runs once per copy.
+ */
+static __always_inline int egress_copy(struct xdp_md *ctx, __u32 ifindex)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	struct pol_pkt p = { .ifindex = ifindex, .dir = XM_DIR_OUT };
+	struct xm_iface *ifc = bpf_map_lookup_elem(&xm_ifaces, &ifindex);
 	__u64 len = data_end - data;
 	struct ethhdr *eth = data;
 	struct vlan_hdr *vh = NULL;
-	struct xm_iface *ifc;
-	struct pol_lookup look;
-	struct pol_result res;
+	struct xm_config *cfg;
 	__u8 dmac[ETH_ALEN];
 	__be16 proto, tci = 0;
-	void *l3;
-	__u32 epoch;
+	enum xm_reason r;
+	__u32 zero = 0;
 	__u16 want;
 
 	if ((void *)(eth + 1) > data_end)
 		return XDP_PASS;
 	proto = eth->h_proto;
-	l3 = eth + 1;
 	if (proto_is_vlan(proto)) {
-		vh = l3;
+		vh = (void *)(eth + 1);
 		if ((void *)(vh + 1) > data_end)
 			return XDP_PASS;
 		tci = vh->tci;
 		proto = vh->encap_proto;
-		l3 = vh + 1;
 	}
-	if (proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *iph = l3;
-
-		if ((void *)(iph + 1) > data_end)
-			return XDP_PASS;
-		map_v4(p.group, iph->daddr);
-		map_v4(p.source, iph->saddr);
-		p.ttl = iph->ttl;
-	} else if (proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6h = l3;
-
-		if ((void *)(ip6h + 1) > data_end)
-			return XDP_PASS;
-		copy_v6(p.group, ip6h->daddr.in6_u.u6_addr32);
-		copy_v6(p.source, ip6h->saddr.in6_u.u6_addr32);
-		p.ttl = ip6h->hop_limit;
-	} else {
+	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
 		return XDP_PASS;
-	}
 
-	ifc = bpf_map_lookup_elem(&xm_ifaces, &ifindex);
-	epoch = policy_epoch();
-	if (epoch) {
-		look = egress_lookup(&p, ifc, epoch);
-		res = policy_finish(&look, &p, ifc, epoch);
-		policy_count_hit(res.hit, len);
-		if (reason_verdict(res.reason) == XDP_DROP) {
-			count_reason(XM_DIR_OUT, ifc, res.reason, len);
-			return XDP_DROP;
-		}
-	}
-
-	if (proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *iph = l3;
-		__u32 check;
-
-		if ((void *)(iph + 1) > data_end)
-			return XDP_DROP;
-		/* TTL is the high byte of its 16-bit word: one less there is
-		 * 0x0100 more in the one's complement sum. */
-		check = iph->check;
-		check += bpf_htons(0x0100);
-		iph->check = (__u16)(check + (check >= 0xffff));
-		iph->ttl--;
-	} else {
-		struct ipv6hdr *ip6h = l3;
-
-		if ((void *)(ip6h + 1) > data_end)
-			return XDP_DROP;
-		ip6h->hop_limit--;
+	cfg = bpf_map_lookup_elem(&xm_config, &zero);
+	r = egress_policy(vh ? (void *)(vh + 1) : (void *)(eth + 1), data_end, proto, ifindex,
+			  ifc, cfg, len);
+	if (reason_verdict(r) == XDP_DROP) {
+		count_reason(XM_DIR_OUT, ifc, r, len);
+		return XDP_DROP;
 	}
 
 	/* The tag this interface wants: rewritten in place, pushed or popped

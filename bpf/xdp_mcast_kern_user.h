@@ -201,30 +201,6 @@ struct xm_flow {
 _Static_assert(sizeof(struct xm_flow) == 64, "xm_flow layout");
 
 /*
- * xm_flow_cache: PERCPU_ARRAY of XM_FLOW_CACHE_SLOTS, a direct-mapped
- * write-back cache in front of xm_flows.  A frame whose flow sits in its
- * slot is counted there (no hash lookup); the slot's counts are added to
- * xm_flows when the slot changes flow or on the first frame of a new clock
- * tick.  Readers add the pending counts of every slot to xm_flows.  The
- * slot also caches the flow's ingress policy decision for one epoch.
- */
-struct xm_flow_slot {
-	struct xm_flow_key key;
-	__u64 packets;		/* host: not yet in xm_flows */
-	__u64 bytes;		/* host */
-	__u64 last_seen_ns;	/* host: as xm_flow */
-	__u64 flushed_jiffies;	/* host: tick of the last write-back */
-	__u32 last_reason;	/* host */
-	__u32 reason_mask;	/* host: reasons pending */
-	__u32 valid;		/* host: 1 when key is a flow */
-	__u32 pol_epoch;	/* host: epoch the decision below is for, 0 none */
-	__u32 pol_reason;	/* host: enum xm_reason, XM_R_FORWARD if allowed */
-	__u32 pol_hit;		/* host: xm_pol_hits index + 1, 0 none */
-	__u64 copies;		/* host: not yet in xm_flows */
-};
-_Static_assert(sizeof(struct xm_flow_slot) == 104, "xm_flow_slot layout");
-
-/*
  * xm_egress_cache: PERCPU_ARRAY of XM_FLOW_CACHE_SLOTS, direct-mapped: the
  * TC egress program's table lookups (boundary and rules, all but the TTL
  * threshold) for (interface, group, source), valid for one policy epoch.
@@ -262,11 +238,16 @@ struct xm_config {
 	__u32 epoch;		/* host: bumped by every policy switch */
 	__u32 flags;		/* host: XM_CFG_* */
 	__u32 nhits;		/* host: entries of xm_pol_desc in use, this epoch */
-	__u32 pad;
+	__u32 fwd_epoch;	/* host: bumped after every change of the
+				 * forwarding entries (xm_fwd, xm_fwd_wild,
+				 * xm_fwd_ports, XM_CFG_FWD_WILD), which makes
+				 * the copies in the flow caches stale */
 };
 _Static_assert(sizeof(struct xm_config) == 16, "xm_config layout");
 #define XM_CFG_POLICY	0x1	/* a policy is installed: look it up */
 #define XM_CFG_SNOOP	0x2	/* a daemon reads xm_ctrl_ring: copy IGMP and MLD */
+#define XM_CFG_RULES_OUT_ANY 0x8 /* the policy of this epoch has outbound
+				  * rules for any interface */
 
 /*
  * LPM keys.  IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d) so one
@@ -473,8 +454,9 @@ struct xm_fwd_entry {
 	__u8  flags;		/* XM_FWD_F_* */
 	__u32 ports;		/* host: port set, row of xm_fwd_ports */
 	__u8  thr[XM_FWD_TIERS];	/* ascending distinct TTL thresholds */
+	__u8  nports[XM_FWD_TIERS];	/* host: interfaces in each tier's set */
 };
-_Static_assert(sizeof(struct xm_fwd_entry) == 16, "xm_fwd_entry layout");
+_Static_assert(sizeof(struct xm_fwd_entry) == 20, "xm_fwd_entry layout");
 #define XM_FWD_F_KERNEL	0x1	/* leave to the kernel (a listener on the router) */
 /* The other bits are for user space (xdp-mcast routes); the data path
  * reads XM_FWD_F_KERNEL only. */
@@ -483,5 +465,36 @@ _Static_assert(sizeof(struct xm_fwd_entry) == 16, "xm_fwd_entry layout");
 #define XM_FWD_F_ORIGIN_MASK	0x30	/* enum xm_mroute_origin; 0 unknown */
 
 #define XM_CFG_FWD_WILD	0x4	/* xm_config: xm_fwd_wild has entries */
+
+/*
+ * xm_flow_cache: PERCPU_ARRAY of XM_FLOW_CACHE_SLOTS, a direct-mapped
+ * write-back cache in front of xm_flows.  A frame whose flow sits in its
+ * slot is counted there (no hash lookup); the slot's counts are added to
+ * xm_flows when the slot changes flow or on the first frame of a new clock
+ * tick.  Readers add the pending counts of every slot to xm_flows.  The
+ * slot also caches the flow's ingress policy decision for one policy
+ * epoch and, on an accelerating interface, its forwarding entry for one
+ * forwarding epoch (xm_config.fwd_epoch).  (Defined here, after the
+ * forwarding entry it holds.)
+ */
+struct xm_flow_slot {
+	struct xm_flow_key key;
+	__u64 packets;		/* host: not yet in xm_flows */
+	__u64 bytes;		/* host */
+	__u64 last_seen_ns;	/* host: as xm_flow */
+	__u64 flushed_jiffies;	/* host: tick of the last write-back */
+	__u32 last_reason;	/* host */
+	__u32 reason_mask;	/* host: reasons pending */
+	__u32 valid;		/* host: 1 when key is a flow */
+	__u32 pol_epoch;	/* host: epoch the decision below is for, 0 none */
+	__u32 pol_reason;	/* host: enum xm_reason, XM_R_FORWARD if allowed */
+	__u32 pol_hit;		/* host: xm_pol_hits index + 1, 0 none */
+	__u64 copies;		/* host: not yet in xm_flows */
+	__u32 fwd_epoch;	/* host: forwarding epoch of the entry below, 0 none */
+	__u32 fwd_found;	/* host: 1 when the flow has an entry then */
+	struct xm_fwd_entry fwd;	/* the flow's entry in that epoch */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xm_flow_slot) == 136, "xm_flow_slot layout");
 
 #endif /* XDP_MCAST_KERN_USER_H */

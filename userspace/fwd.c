@@ -368,7 +368,7 @@ static bool resolve(struct fwd *f, const struct xm_mroute *r, struct vlans *vl,
 	uint32_t iif, n = 0, i, j;
 	uint16_t iif_vid;
 	uint8_t thr[XM_FWD_TIERS];
-	int ntiers;
+	int ntiers, t;
 
 	*err = 0;
 	if (xm_iface_port(r->iif, &iif, &iif_vid))
@@ -406,6 +406,9 @@ static bool resolve(struct fwd *f, const struct xm_mroute *r, struct vlans *vl,
 		return false;
 	out->e.ntiers = ntiers;
 	memcpy(out->e.thr, thr, sizeof(thr));
+	for (t = 0; t < ntiers; t++)	/* as pset_publish() fills the tiers */
+		for (i = 0; i < n; i++)
+			out->e.nports[t] += ports[i].thr <= thr[t];
 	out->ps = NULL;
 	if (n) {
 		out->ps = pset_get(f, ports, n, err);
@@ -581,6 +584,23 @@ static void warn_unserved(const struct fent *e)
 		e->origin == XM_ORIGIN_STATIC ? "config" : "memberships");
 }
 
+/*
+ * The entries changed: bump xm_config.fwd_epoch, so that the flow caches'
+ * copies of entries are looked up again from the next packet on.  Called
+ * after the map writes and before a port set's rows are given up, so that
+ * no cached copy outlives the row it names.
+ */
+static int fwd_epoch_bump(struct fwd *f)
+{
+	struct xm_config cfg;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(f->config_fd, &zero, &cfg))
+		return -errno;
+	cfg.fwd_epoch++;
+	return bpf_map_update_elem(f->config_fd, &zero, &cfg, BPF_ANY) ? -errno : 0;
+}
+
 /* Compute the table from every origin's routes and write the difference. */
 static int commit(struct fwd *f)
 {
@@ -589,7 +609,7 @@ static int commit(struct fwd *f)
 	struct fent *next;
 	struct lport *lp;
 	size_t nc = 0, nn = 0, i, j, o, ncand, nlp;
-	bool any_wild = false;
+	bool any_wild = false, changed = false;
 	int err = 0, e;
 
 	ncand = f->nroutes[0] + f->nroutes[1] + f->nroutes[2];
@@ -662,13 +682,16 @@ static int commit(struct fwd *f)
 			warn_unserved(&next[i]);
 		if (cmp < 0) {
 			e = entry_write(f, &next[i++]);
+			changed = true;
 		} else if (cmp > 0) {
 			entry_delete(f, &f->cur[j++]);
+			changed = true;
 			e = 0;
 		} else {
 			e = 0;
 			if (!entry_same(&next[i], &f->cur[j])) {
 				e = entry_write(f, &next[i]);
+				changed = true;
 				if (next[i].wild != f->cur[j].wild)
 					entry_delete(f, &f->cur[j]);
 			}
@@ -680,6 +703,11 @@ static int commit(struct fwd *f)
 	}
 	if (!any_wild)
 		set_wild_flag(f, false);
+	if (changed) {
+		e = fwd_epoch_bump(f);
+		if (e && !err)
+			err = e;
+	}
 	for (j = 0; j < f->ncur; j++)
 		pset_put(f, f->cur[j].ps);
 	free(f->cur);
@@ -816,10 +844,11 @@ int fwd_init(struct fwd **out, const char *pin_dir)
 		f->free_ids[f->nfree++] = f->max_sets - 1 - i;	/* 0 first */
 	map_clear(f->fwd_fd, sizeof(struct xm_fwd_key));
 	map_clear(f->wild_fd, sizeof(struct xm_fwd_lpm_key));
-	for (i = 0; i < f->max_sets; i++)
-		pset_unpublish(f, i);
 	f->wild_on = true;
 	set_wild_flag(f, false);
+	fwd_epoch_bump(f);
+	for (i = 0; i < f->max_sets; i++)
+		pset_unpublish(f, i);
 	*out = f;
 	return 0;
 }
@@ -831,10 +860,12 @@ void fwd_exit(struct fwd *f)
 	if (!f)
 		return;
 	if (f->fwd_fd >= 0 && f->wild_fd >= 0 && f->ports_fd >= 0) {
-		for (i = 0; i < f->ncur; i++) {
+		for (i = 0; i < f->ncur; i++)
 			entry_delete(f, &f->cur[i]);
+		if (f->ncur && f->config_fd >= 0)
+			fwd_epoch_bump(f);
+		for (i = 0; i < f->ncur; i++)
 			pset_put(f, f->cur[i].ps);
-		}
 	}
 	if (f->config_fd >= 0 && f->wild_on)
 		set_wild_flag(f, false);

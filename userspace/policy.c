@@ -545,9 +545,13 @@ int xm_policy_apply(const struct xm_policy_maps *m, const struct xm_conf *c,
 
 	next = (struct xm_config){
 		.epoch = cfg.epoch + 1,
-		.flags = cfg.flags | XM_CFG_POLICY,
+		.flags = (cfg.flags & ~XM_CFG_RULES_OUT_ANY) | XM_CFG_POLICY,
 		.nhits = b.nhits,
+		.fwd_epoch = cfg.fwd_epoch,
 	};
+	for (i = 0; i < c->nrules; i++)
+		if (!c->rules[i].iface[0] && c->rules[i].dir == XM_DIR_OUT)
+			next.flags |= XM_CFG_RULES_OUT_ANY;
 	if (bpf_map_update_elem(m->config_fd, &zero, &next, BPF_ANY)) {
 		err = -errno;
 		clear_generation(m, b.gen);
@@ -568,7 +572,7 @@ int xm_policy_clear(const struct xm_policy_maps *m)
 	if (err)
 		return err;
 	cfg.epoch++;
-	cfg.flags &= ~XM_CFG_POLICY;
+	cfg.flags &= ~(XM_CFG_POLICY | XM_CFG_RULES_OUT_ANY);
 	cfg.nhits = 0;
 	if (bpf_map_update_elem(m->config_fd, &zero, &cfg, BPF_ANY))
 		return -errno;

@@ -2,9 +2,12 @@
 /*
  * The accelerator under BPF_PROG_TEST_RUN: the XDP program's verdicts and
  * reasons on an interface in accelerate mode (entries, incoming-interface
- * check, TTL tiers, what goes to the kernel), and the egress code's output
- * bytes (TTL or hop limit, IPv4 checksum, source MAC, VLAN rewrite, push
- * and pop, the egress TTL threshold).
+ * check, TTL tiers, what goes to the kernel, the hop taken once at ingress:
+ * TTL or hop limit and IPv4 checksum), the copies counted per flow, the
+ * forwarding entries cached per flow and looked up again after every
+ * change, and the egress code's output bytes (source MAC, VLAN rewrite,
+ * push and pop) and policy (the TTL threshold, a boundary, rules for any
+ * interface).
  *
  * The object is built with XM_TEST_PROGS, which adds xdp_mcast_egress_test:
  * the devmap egress code with the interface taken from a global, since
@@ -118,6 +121,8 @@ static void build(const struct spec *s, struct frame *f)
 
 /* ---- maps ---- */
 
+static __u8 iface_pol_flags;	/* XM_IFPOL_* of lo in generation 0 */
+
 static void set_iface(__u8 mode, __u16 egress_vlan, __u8 ttl_threshold)
 {
 	struct xm_iface v = { .slot = SLOT, .fwd_mode = mode, .egress_vlan = egress_vlan,
@@ -126,15 +131,36 @@ static void set_iface(__u8 mode, __u16 egress_vlan, __u8 ttl_threshold)
 
 	memcpy(v.mac, IF_MAC, 6);
 	v.pol[0].ttl_threshold = ttl_threshold;
+	v.pol[0].flags = iface_pol_flags;
 	bpf_map__update_elem(skel->maps.xm_ifaces, &k, sizeof(k), &v, sizeof(v), BPF_ANY);
 }
 
+static __u32 fwd_epoch, pol_epoch;
+
+/* xm_config with flags, a new policy epoch of generation 0 (the egress
+ * cache holds decisions for one epoch), and the forwarding entries changed
+ * (as the daemon bumps the epoch after every change). */
 static void set_config(__u32 flags)
 {
-	struct xm_config c = { .epoch = 0, .flags = flags };
+	struct xm_config c = { .epoch = pol_epoch += 2, .flags = flags,
+			       .fwd_epoch = ++fwd_epoch };
 	__u32 zero = 0;
 
 	bpf_map__update_elem(skel->maps.xm_config, &zero, sizeof(zero), &c, sizeof(c), BPF_ANY);
+}
+
+static __u32 config_flags(void)
+{
+	struct xm_config c = { 0 };
+	__u32 zero = 0;
+
+	bpf_map__lookup_elem(skel->maps.xm_config, &zero, sizeof(zero), &c, sizeof(c), 0);
+	return c.flags;
+}
+
+static void fwd_changed(void)
+{
+	set_config(config_flags());
 }
 
 static struct xm_fwd_key key_of(int v6, const char *src, const char *grp)
@@ -147,13 +173,22 @@ static struct xm_fwd_key key_of(int v6, const char *src, const char *grp)
 	return k;
 }
 
+/* An entry to port set 0 whose tiers say they hold 3 and 5 ports (the
+ * copies counted; the set itself holds lo). */
+static void put_entry_nobump(struct xm_fwd_key k, __u32 iif, __u16 vid, __u8 ntiers,
+			     __u8 thr0, __u8 thr1)
+{
+	struct xm_fwd_entry e = { .iif = iif, .iif_vlan = vid, .ntiers = ntiers, .ports = 0,
+				  .thr = { thr0, thr1 }, .nports = { 3, 5 } };
+
+	bpf_map__update_elem(skel->maps.xm_fwd, &k, sizeof(k), &e, sizeof(e), BPF_ANY);
+}
+
 static void put_entry(struct xm_fwd_key k, __u32 iif, __u16 vid, __u8 ntiers, __u8 thr0,
 		      __u8 thr1)
 {
-	struct xm_fwd_entry e = { .iif = iif, .iif_vlan = vid, .ntiers = ntiers, .ports = 0,
-				  .thr = { thr0, thr1 } };
-
-	bpf_map__update_elem(skel->maps.xm_fwd, &k, sizeof(k), &e, sizeof(e), BPF_ANY);
+	put_entry_nobump(k, iif, vid, ntiers, thr0, thr1);
+	fwd_changed();
 }
 
 static void clear_entries(void)
@@ -165,6 +200,7 @@ static void clear_entries(void)
 		k = next;
 		bpf_map_delete_elem(fd, &k);
 	}
+	fwd_changed();
 }
 
 static __u64 reason_count(__u32 dir, __u32 r)
@@ -204,18 +240,127 @@ static const char *verdict(int v)
 	return v >= 0 && v <= 4 ? n[v] : "?";
 }
 
-/* Run the ingress program on s; check verdict and that reason r moved. */
+/*
+ * Whether out is in with the hop taken, as a redirected frame leaves the
+ * ingress program: TTL or hop limit one less, the IPv4 header checksum
+ * valid, every other byte the same.
+ */
+static int hop_taken(const struct spec *s, const struct frame *in, const struct frame *out)
+{
+	__u32 ttl_at = in->l3 + (s->v6 ? 7 : 8), i;
+
+	if (out->len != in->len || out->d[ttl_at] != in->d[ttl_at] - 1)
+		return 0;
+	if (!s->v6 && csum(out->d + in->l3, 20) != 0)
+		return 0;
+	for (i = 0; i < in->len; i++)
+		if (i != ttl_at && (s->v6 || (i != in->l3 + 10 && i != in->l3 + 11)) &&
+		    out->d[i] != in->d[i])
+			return 0;
+	return 1;
+}
+
+/* Run the ingress program on s; check verdict, that reason r moved, and
+ * the frame: the hop taken when redirected, untouched otherwise. */
 static void ingress(const char *name, const struct spec *s, int want, __u32 r)
 {
 	struct frame in, out;
 	__u64 before = reason_count(XM_DIR_IN, r), after;
-	int v;
+	int v, bytes;
 
 	build(s, &in);
 	v = run(bpf_program__fd(skel->progs.xdp_mcast), &in, &out);
 	after = reason_count(XM_DIR_IN, r);
-	check(v == want && after == before + 1, name, "verdict %s (want %s), reason moved by %llu",
-	      verdict(v), verdict(want), (unsigned long long)(after - before));
+	bytes = v == XDP_REDIRECT ? hop_taken(s, &in, &out)
+				  : out.len == in.len && !memcmp(out.d, in.d, in.len);
+	check(v == want && after == before + 1 && bytes, name,
+	      "verdict %s (want %s), reason moved by %llu, %s", verdict(v), verdict(want),
+	      (unsigned long long)(after - before),
+	      bytes ? "bytes right" : v == XDP_REDIRECT ? "hop not taken once" : "frame changed");
+}
+
+/* The copies a flow has counted: its xm_flows entry and what its cache
+ * slot holds, over every CPU. */
+static __u64 flow_copies(const struct spec *s)
+{
+	struct xm_flow_key k = { .ifindex = LO, .vlan = s->vlan,
+				 .family = s->v6 ? XM_AF_INET6 : XM_AF_INET };
+	struct xm_flow f[ncpus];
+	struct xm_flow_slot sl[ncpus];
+	__u64 n = 0;
+	__u32 i;
+	int c;
+
+	inet_pton(s->v6 ? AF_INET6 : AF_INET, s->grp, k.group);
+	inet_pton(s->v6 ? AF_INET6 : AF_INET, s->src, k.source);
+	if (!bpf_map__lookup_elem(skel->maps.xm_flows, &k, sizeof(k), f, sizeof(f[0]) * ncpus, 0))
+		for (c = 0; c < ncpus; c++)
+			n += f[c].copies;
+	for (i = 0; i < XM_FLOW_CACHE_SLOTS; i++) {
+		if (bpf_map__lookup_elem(skel->maps.xm_flow_cache, &i, sizeof(i), sl,
+					 sizeof(sl[0]) * ncpus, 0))
+			continue;
+		for (c = 0; c < ncpus; c++)
+			if (sl[c].valid && !memcmp(&sl[c].key, &k, sizeof(k)))
+				n += sl[c].copies;
+	}
+	return n;
+}
+
+/* Copies: the tier's port count for every accelerated frame, nothing for
+ * the others, whether the frame is the flow's first (counted in xm_flows)
+ * or a later one (counted in its cache slot). */
+static void copies_tests(void)
+{
+	struct spec s4 = { .ttl = 64, .src = "10.0.0.7", .grp = "239.1.7.7" };
+	struct spec sp;
+	__u64 before;
+
+	set_iface(XM_FWD_ACCELERATE, 0, 0);
+	put_entry(key_of(0, "10.0.0.7", "239.1.7.7"), LO, 0, 2, 1, 32);
+	before = flow_copies(&s4);
+	ingress("copies: a first frame, tier 1 of 5 ports", &s4, XDP_REDIRECT, XM_R_ACCELERATED);
+	check(flow_copies(&s4) == before + 5, "copies: the flow's first frame adds its 5 copies",
+	      "%llu", (unsigned long long)(flow_copies(&s4) - before));
+	sp = s4, sp.ttl = 20;
+	ingress("copies: TTL 20 takes tier 0 of 3 ports", &sp, XDP_REDIRECT, XM_R_ACCELERATED);
+	ingress("copies: and again", &sp, XDP_REDIRECT, XM_R_ACCELERATED);
+	check(flow_copies(&s4) == before + 5 + 3 + 3,
+	      "copies: two later frames of tier 0 add 3 each", "%llu",
+	      (unsigned long long)(flow_copies(&s4) - before));
+	put_entry(key_of(0, "10.0.0.7", "239.1.7.7"), 2, 0, 2, 1, 32);
+	ingress("copies: a frame on the wrong interface", &s4, XDP_DROP, XM_R_RPF_FAIL);
+	check(flow_copies(&s4) == before + 11, "copies: a dropped frame adds none", "%llu",
+	      (unsigned long long)(flow_copies(&s4) - before));
+	clear_entries();
+}
+
+/* The flow's cache slot keeps its entry until the forwarding epoch moves:
+ * a change is seen from the first frame after the bump, never before. */
+static void fwd_cache_tests(void)
+{
+	struct spec s4 = { .ttl = 64, .src = "10.0.0.8", .grp = "239.1.8.8" };
+	struct xm_fwd_key k = key_of(0, "10.0.0.8", "239.1.8.8");
+
+	set_iface(XM_FWD_ACCELERATE, 0, 0);
+	put_entry(k, LO, 0, 1, 1, 0);
+	ingress("cache: the flow's first frame, accelerated", &s4, XDP_REDIRECT,
+		XM_R_ACCELERATED);
+	ingress("cache: its second, from the slot", &s4, XDP_REDIRECT, XM_R_ACCELERATED);
+	put_entry_nobump(k, 2, 0, 1, 1, 0);
+	ingress("cache: an entry written without a bump is not seen yet", &s4, XDP_REDIRECT,
+		XM_R_ACCELERATED);
+	fwd_changed();
+	ingress("cache: after the bump the next frame sees it (rpf_fail)", &s4, XDP_DROP,
+		XM_R_RPF_FAIL);
+	bpf_map__delete_elem(skel->maps.xm_fwd, &k, sizeof(k), 0);
+	fwd_changed();
+	ingress("cache: the entry deleted and bumped: to the kernel", &s4, XDP_PASS,
+		XM_R_FORWARD);
+	put_entry(k, LO, 0, 1, 1, 0);
+	ingress("cache: a new entry after the bump: accelerated again", &s4, XDP_REDIRECT,
+		XM_R_ACCELERATED);
+	clear_entries();
 }
 
 static void ingress_tests(void)
@@ -270,6 +415,7 @@ static void ingress_tests(void)
 	lk.group[2] = htonl(0xffff);
 	inet_pton(AF_INET, "239.2.0.0", &lk.group[3]);
 	bpf_map__update_elem(skel->maps.xm_fwd_wild, &lk, sizeof(lk), &we, sizeof(we), BPF_ANY);
+	fwd_changed();
 	ingress("prefix entry, trie off: to the kernel", &sp, XDP_PASS, XM_R_FORWARD);
 	set_config(XM_CFG_FWD_WILD);
 	ingress("prefix entry 239.2.0.0/16, trie on: accelerated", &sp, XDP_REDIRECT,
@@ -302,6 +448,57 @@ static int ttl_at(const struct frame *f, int v6)
 	return f->d[f->l3 + (v6 ? 7 : 8)];
 }
 
+/* Generation 0 of the policy tables: a boundary 239.0.0.0/8 on lo, and a
+ * rule "deny out group 239.0.0.0/8" for ifindex (0: any interface). */
+static void put_boundary(void)
+{
+	struct xm_lpm_group_key k = { .prefixlen = XM_LPM_GROUP_FIXED_BITS + XM_LPM_V4_BITS + 8,
+				      .ifindex = LO };
+	struct xm_pol_action a = { .hit = 0, .deny = 1 };
+
+	k.group[2] = htonl(0xffff);
+	k.group[3] = htonl(0xef000000);
+	bpf_map__update_elem(skel->maps.xm_boundary, &k, sizeof(k), &a, sizeof(a), BPF_ANY);
+}
+
+static void put_out_rule(__u32 ifindex)
+{
+	struct xm_lpm_group_key gk = { .prefixlen = XM_LPM_GROUP_FIXED_BITS + XM_LPM_V4_BITS + 8,
+				       .dir = XM_DIR_OUT, .ifindex = ifindex };
+	struct xm_lpm_source_key sk = { .prefixlen = XM_LPM_SOURCE_FIXED_BITS, .node = 7 };
+	struct xm_rule_node n = { .node = 7 };
+	struct xm_pol_action a = { .hit = 1, .deny = 1 };
+
+	gk.group[2] = htonl(0xffff);
+	gk.group[3] = htonl(0xef000000);
+	bpf_map__update_elem(skel->maps.xm_rule_grp, &gk, sizeof(gk), &n, sizeof(n), BPF_ANY);
+	bpf_map__update_elem(skel->maps.xm_rule_src, &sk, sizeof(sk), &a, sizeof(a), BPF_ANY);
+}
+
+static void del_out_rule(__u32 ifindex)
+{
+	struct xm_lpm_group_key gk = { .prefixlen = XM_LPM_GROUP_FIXED_BITS + XM_LPM_V4_BITS + 8,
+				       .dir = XM_DIR_OUT, .ifindex = ifindex };
+
+	gk.group[2] = htonl(0xffff);
+	gk.group[3] = htonl(0xef000000);
+	bpf_map__delete_elem(skel->maps.xm_rule_grp, &gk, sizeof(gk), 0);
+}
+
+/* One copy through the egress code with a policy in force: verdict and
+ * the egress reason it was counted under. */
+static void egress_policy_case(const char *name, __u8 thr, const struct spec *s, int want,
+			       __u32 r)
+{
+	struct frame in, out;
+	__u64 before = reason_count(XM_DIR_OUT, r);
+	int v = egress(0, thr, s, &in, &out);
+
+	check(v == want && reason_count(XM_DIR_OUT, r) == before + 1, name,
+	      "verdict %s (want %s), reason moved by %llu", verdict(v), verdict(want),
+	      (unsigned long long)(reason_count(XM_DIR_OUT, r) - before));
+}
+
 static void egress_tests(void)
 {
 	struct spec s4 = { .ttl = 64, .src = "10.0.0.1", .grp = "239.1.1.1", .id = 0x1234 };
@@ -311,46 +508,49 @@ static void egress_tests(void)
 	__u64 before;
 	int v, i, bad = 0;
 
+	/* The hop over 500 random headers, at ingress, where it is taken. */
+	set_iface(XM_FWD_ACCELERATE, 0, 0);
 	set_config(0);
+	put_entry(key_of(0, NULL, "239.1.9.9"), LO, 0, 1, 1, 0);
+	srand(5);
+	for (i = 0; i < 500; i++) {
+		sp = s4;
+		sp.grp = "239.1.9.9";
+		sp.ttl = 2 + rand() % 254;
+		sp.id = rand();
+		sp.frag = rand() & 0x4000;
+		build(&sp, &in);
+		v = run(bpf_program__fd(skel->progs.xdp_mcast), &in, &out);
+		if (v != XDP_REDIRECT || !hop_taken(&sp, &in, &out))
+			bad++;
+	}
+	check(!bad, "ingress IPv4: TTL one less and checksum valid for 500 random headers",
+	      "%d wrong", bad);
+	clear_entries();
+
+	/* The copies: the hop is already off; only the link layer changes. */
 	before = reason_count(XM_DIR_OUT, XM_R_ACCELERATED);
 	v = egress(0, 0, &s4, &in, &out);
 	out.l3 = 14;
-	check(v == XDP_PASS && out.len == in.len && ttl_at(&out, 0) == 63 &&
-	      csum(out.d + 14, 20) == 0 && !memcmp(out.d + 6, IF_MAC, 6) &&
-	      !memcmp(out.d, in.d, 6) && !memcmp(out.d + 12, in.d + 12, 2) &&
-	      !memcmp(out.d + 14 + 12, in.d + 14 + 12, in.len - 26),
-	      "egress IPv4: TTL 63, checksum valid, our MAC as source, the rest unchanged",
+	check(v == XDP_PASS && out.len == in.len && !memcmp(out.d + 6, IF_MAC, 6) &&
+	      !memcmp(out.d, in.d, 6) && !memcmp(out.d + 12, in.d + 12, in.len - 12),
+	      "egress IPv4: our MAC as source, TTL and everything else unchanged",
 	      "verdict %s len %u ttl %d", verdict(v), out.len, ttl_at(&out, 0));
 	check(reason_count(XM_DIR_OUT, XM_R_ACCELERATED) == before + 1,
 	      "egress counts accelerated on the interface", "");
 
-	/* The incremental update against a full recomputation. */
-	srand(5);
-	for (i = 0; i < 500; i++) {
-		sp = s4;
-		sp.ttl = 2 + rand() % 254;
-		sp.id = rand();
-		sp.frag = rand() & 0x4000;
-		v = egress(0, 0, &sp, &in, &out);
-		if (v != XDP_PASS || csum(out.d + 14, 20) != 0 || ttl_at(&out, 0) != sp.ttl - 1)
-			bad++;
-	}
-	check(!bad, "egress IPv4: checksum valid after the decrement for 500 random headers",
-	      "%d wrong", bad);
-
 	v = egress(0, 0, &s6, &in, &out);
 	out.l3 = 14;
-	check(v == XDP_PASS && ttl_at(&out, 1) == 63 && out.len == in.len &&
-	      !memcmp(out.d + 6, IF_MAC, 6), "egress IPv6: hop limit 63, our MAC", "ttl %d",
-	      ttl_at(&out, 1));
+	check(v == XDP_PASS && ttl_at(&out, 1) == 64 && out.len == in.len &&
+	      !memcmp(out.d + 6, IF_MAC, 6) && !memcmp(out.d + 12, in.d + 12, in.len - 12),
+	      "egress IPv6: our MAC, hop limit unchanged", "ttl %d", ttl_at(&out, 1));
 
 	v = egress(20, 0, &s4, &in, &out);
 	out.l3 = 18;
 	check(v == XDP_PASS && out.len == in.len + 4 && out.d[12] == 0x81 && out.d[13] == 0 &&
 	      out.d[14] == 0 && out.d[15] == 20 && out.d[16] == 0x08 && out.d[17] == 0 &&
 	      !memcmp(out.d, in.d, 6) && !memcmp(out.d + 6, IF_MAC, 6) &&
-	      ttl_at(&out, 0) == 63 && csum(out.d + 18, 20) == 0 &&
-	      !memcmp(out.d + 18 + 12, in.d + 14 + 12, in.len - 26),
+	      !memcmp(out.d + 18, in.d + 14, in.len - 14),
 	      "egress: untagged in, VLAN 20 out: tag pushed, MACs in front", "len %u->%u",
 	      in.len, out.len);
 
@@ -358,28 +558,68 @@ static void egress_tests(void)
 	v = egress(20, 0, &sp, &in, &out);
 	out.l3 = 18;
 	check(v == XDP_PASS && out.len == in.len && out.d[14] == (5 << 5) && out.d[15] == 20 &&
-	      ttl_at(&out, 0) == 63, "egress: VLAN 10 in, VLAN 20 out: id rewritten, PCP kept",
-	      "tci %02x%02x", out.d[14], out.d[15]);
+	      !memcmp(out.d + 16, in.d + 16, in.len - 16),
+	      "egress: VLAN 10 in, VLAN 20 out: id rewritten, PCP kept", "tci %02x%02x",
+	      out.d[14], out.d[15]);
 
 	sp = s6, sp.vlan = 10;
 	v = egress(0, 0, &sp, &in, &out);
 	out.l3 = 14;
 	check(v == XDP_PASS && out.len == in.len - 4 && out.d[12] == 0x86 && out.d[13] == 0xdd &&
-	      !memcmp(out.d, in.d, 6) && !memcmp(out.d + 6, IF_MAC, 6) && ttl_at(&out, 1) == 63 &&
-	      !memcmp(out.d + 14 + 8, in.d + 18 + 8, in.len - 26),
+	      !memcmp(out.d, in.d, 6) && !memcmp(out.d + 6, IF_MAC, 6) &&
+	      !memcmp(out.d + 14, in.d + 18, in.len - 18),
 	      "egress: VLAN 10 in, untagged out: tag popped", "len %u->%u", in.len, out.len);
 
+	/* The threshold holds against the TTL before the hop: a copy with 63
+	 * arrived with 64. */
 	set_config(XM_CFG_POLICY);
-	before = reason_count(XM_DIR_OUT, XM_R_TTL_THRESHOLD);
-	v = egress(0, 64, &s4, &in, &out);
-	check(v == XDP_DROP && reason_count(XM_DIR_OUT, XM_R_TTL_THRESHOLD) == before + 1,
-	      "egress: the interface's threshold 64 keeps TTL 64 back (ttl_threshold)",
-	      "verdict %s", verdict(v));
-	sp = s4, sp.ttl = 65;
+	sp = s4, sp.ttl = 63;
+	egress_policy_case("egress: threshold 64 keeps back a copy that arrived with TTL 64",
+			   64, &sp, XDP_DROP, XM_R_TTL_THRESHOLD);
+	sp = s4, sp.ttl = 64;
 	v = egress(0, 64, &sp, &in, &out);
-	check(v == XDP_PASS && ttl_at(&out, 0) == 64 - 0,
-	      "egress: TTL 65 passes threshold 64 and leaves with 64", "verdict %s", verdict(v));
+	out.l3 = 14;
+	check(v == XDP_PASS && ttl_at(&out, 0) == 64,
+	      "egress: a copy that arrived with TTL 65 passes threshold 64, leaves with 64",
+	      "verdict %s", verdict(v));
+
+	/* The lowest TTL a copy can have: 1, after the hop from 2.  No
+	 * threshold below 2 keeps it back; 2 does. */
+	sp = s4, sp.ttl = 1;
+	egress_policy_case("egress: threshold 1 lets a copy that arrived with TTL 2 leave", 1,
+			   &sp, XDP_PASS, XM_R_ACCELERATED);
+	egress_policy_case("egress: threshold 2 keeps back a copy that arrived with TTL 2", 2,
+			   &sp, XDP_DROP, XM_R_TTL_THRESHOLD);
+	sp.ttl = 2;
+	egress_policy_case("egress: threshold 2 lets a copy that arrived with TTL 3 leave", 2,
+			   &sp, XDP_PASS, XM_R_ACCELERATED);
+
+	/* Boundaries and rules: looked up only when the interface or the
+	 * policy has them, and then they decide. */
+	put_boundary();
+	put_out_rule(0);
+	egress_policy_case("egress: no boundary flag, no outbound rules: the tables are "
+			   "not looked up, the copy leaves", 0, &s4, XDP_PASS, XM_R_ACCELERATED);
+	iface_pol_flags = XM_IFPOL_BOUNDARY;
+	egress_policy_case("egress: a boundary on the interface drops the copy (boundary)",
+			   0, &s4, XDP_DROP, XM_R_BOUNDARY);
+	iface_pol_flags = 0;
+	set_config(XM_CFG_POLICY | XM_CFG_RULES_OUT_ANY);
+	egress_policy_case("egress: an outbound rule for any interface drops the copy (policy)",
+			   0, &s4, XDP_DROP, XM_R_POLICY);
+	del_out_rule(0);
+	put_out_rule(LO);
+	set_config(XM_CFG_POLICY);
+	iface_pol_flags = XM_IFPOL_RULES_OUT;
+	egress_policy_case("egress: an outbound rule of the interface drops the copy (policy)",
+			   0, &s4, XDP_DROP, XM_R_POLICY);
+	iface_pol_flags = XM_IFPOL_RULES_IN;
+	egress_policy_case("egress: inbound rules only: the copy leaves", 0, &s4, XDP_PASS,
+			   XM_R_ACCELERATED);
+	iface_pol_flags = 0;
 	set_config(0);
+	egress_policy_case("egress: no policy in force: the copy leaves, boundary or not", 0,
+			   &s4, XDP_PASS, XM_R_ACCELERATED);
 }
 
 int main(void)
@@ -427,6 +667,8 @@ int main(void)
 			close(fd);
 	}
 	ingress_tests();
+	copies_tests();
+	fwd_cache_tests();
 	egress_tests();
 	xdp_mcast_test_bpf__destroy(skel);
 	return failures ? 1 : 0;

@@ -2738,10 +2738,12 @@ static bool desc_prefix_is(__u8 family, __u8 len, const __be32 addr[4],
 }
 
 /* Every description of the generation in force is one rule or boundary
- * of c, field by field, and every rule and boundary has one. */
+ * of c, field by field, and every rule and boundary has one; xm_config
+ * says whether c has outbound rules for any interface. */
 static void check_descs(struct inst *in, const struct xm_conf *c)
 {
 	int nbounds = 0, rules = 0, bounds = 0, k, j;
+	bool any_out = false;
 	struct xm_policy_maps m;
 	struct xm_config cfg;
 	struct xm_pol_desc d;
@@ -2757,6 +2759,11 @@ static void check_descs(struct inst *in, const struct xm_conf *c)
 	if (!(cfg.flags & XM_CFG_POLICY) || cfg.nhits != (__u32)(c->nrules + nbounds))
 		diag("xm_config flags 0x%x nhits %u, want the policy flag and %d", cfg.flags,
 		     cfg.nhits, c->nrules + nbounds);
+	for (k = 0; k < c->nrules; k++)
+		any_out |= !c->rules[k].iface[0] && c->rules[k].dir == XM_DIR_OUT;
+	if (!(cfg.flags & XM_CFG_RULES_OUT_ANY) != !any_out)
+		diag("xm_config flags 0x%x: outbound rules for any interface %s, the flag says "
+		     "otherwise", cfg.flags, any_out ? "exist" : "do not exist");
 	for (i = base; i < base + cfg.nhits && i < TEST_POL_HITS; i++) {
 		const struct xm_conf_rule *r;
 		bool found = false;

@@ -448,6 +448,20 @@ else
 	not_ok "the daemon learns the tagged membership on dn2 VLAN 20" "$(snoop_groups "$NS_RTR")" \
 		"$(xm stats -j | json_get '[(i["name"], {k: v for k, v in i["snooping"].items() if v}) for i in d["interfaces"]]')"
 fi
+# The entry of 239.7.7.7 says how many ports its set has: the copies the
+# flows count (ntiers and nports, from the pinned xm_fwd).
+fwd_tiers() {
+	ip netns exec "$NS_RTR" bpftool -j map dump pinned "$XDP_MCAST_PIN_PATH/xm_fwd" |
+		"$XM_PY" -c 'import json, socket, struct, sys
+g = struct.unpack("<I", socket.inet_aton(sys.argv[1]))[0]
+for e in json.load(sys.stdin):
+    f = e["formatted"]
+    if f["key"]["group"][0] == g:
+        v = f["value"]
+        print(v["ntiers"], *v["nports"][:v["ntiers"]])' "$1"
+}
+expect_eq "the entry of 239.7.7.7 has one tier of two ports (dn1, dn2 VLAN 20)" "1 2" \
+	"$(fwd_tiers 239.7.7.7)"
 frames_vlan() { echo "0 $SRC_IP4 239.7.7.7 64 ${1}1"; echo "0 $SRC_IP4 239.7.7.7 9 ${1}2"; }
 sniff_start a4
 send_pass a4 frames_vlan
