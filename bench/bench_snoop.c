@@ -1064,6 +1064,7 @@ static int mem_module(const struct world *w, struct mem_row *row, const struct e
 		ev = event_at(e, i, &len);
 		snoop_event(s, ev, len);
 	}
+	snoop_flush(s);		/* the last turn's writes, as the daemon's loop ends it */
 	mem_snap(&b);
 	row->heap = b.heap - a.heap;
 	row->rss = b.rss - a.rss;
