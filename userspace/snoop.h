@@ -37,11 +37,12 @@ int snoop_apply(struct snoop *s, const struct xm_conf *conf);
 int snoop_fd(const struct snoop *s);
 /* Milliseconds until snoop_process() has timers to run; -1 none. */
 int snoop_timeout_ms(const struct snoop *s);
-/* Read what the ring holds, run timers, publish counters when due. */
+/* Read what the ring holds, run timers, write the changes to the maps,
+ * publish counters when due. */
 void snoop_process(struct snoop *s);
-/* Write now what snoop_process() would write at its next publish: the
- * timers, reporters and versions that changed without changing what is
- * forwarded (see on_change() in snoop.c).  For benchmarks and tests. */
+/* Write now what snoop_process() would write at the end of its turn:
+ * every group changed since the last write (see on_change() in snoop.c).
+ * For callers of snoop_event(): benchmarks and tests. */
 void snoop_flush(struct snoop *s);
 /* Feed one raw event, as the ring callback does (the benchmark's way in). */
 void snoop_event(struct snoop *s, const void *data, size_t len);
