@@ -399,6 +399,37 @@ topo_router_ifaces() {
 
 # ---- smcroute on the router ----
 
+# forwarder_choose: who forwards in a suite that runs either way: FORWARDER
+# kernel (smcroute's routes, ipmr) or xdp (the same routes in the daemon's
+# config, accelerated), from the environment or, unset, xdp where the
+# kernel cannot route multicast and kernel elsewhere.  Sets FORWARDER and
+# KERNEL_WHY, why the kernel does not forward in this run (empty when it
+# does).  Returns 1 when FORWARDER=kernel was asked of a kernel that cannot
+# (FORWARDER stays kernel), 2 for a FORWARDER that is neither, with the
+# reason in FORWARDER_ERR.
+forwarder_choose() {
+	local why
+	FORWARDER_ERR= KERNEL_WHY=
+	case ${FORWARDER:-} in
+	'' | kernel | xdp) ;;
+	*)
+		FORWARDER_ERR="FORWARDER is kernel or xdp, not '$FORWARDER'"
+		return 2 ;;
+	esac
+	if why=$(kernel_mroute_missing); then
+		KERNEL_WHY=$why
+		if [ "${FORWARDER:-xdp}" != xdp ]; then
+			FORWARDER_ERR="FORWARDER=$FORWARDER, but $why"
+			return 1
+		fi
+		FORWARDER=xdp
+	elif [ "${FORWARDER:-kernel}" = xdp ]; then
+		KERNEL_WHY="FORWARDER=xdp asks for the accelerator, not the kernel"
+	fi
+	FORWARDER=${FORWARDER:-kernel}
+}
+
+
 # kernel_mroute_missing: when this kernel cannot route multicast (no ipmr
 # or ip6mr: CONFIG_IP_MROUTE, CONFIG_IPV6_MROUTE), print why and succeed;
 # else fail, silently.  The suites that forward through the kernel, or

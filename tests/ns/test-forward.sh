@@ -36,25 +36,15 @@ for need in "$XM" "$GEN"; do
 		exit 0
 	fi
 done
-case ${FORWARDER:-} in
-'' | kernel | xdp) ;;
-*)
-	echo "not ok - FORWARDER is kernel or xdp, not '$FORWARDER'"
+forwarder_choose
+case $? in
+1)
+	echo "ok - forwarding through xdp-mcast # SKIP $FORWARDER_ERR"
+	exit 0 ;;
+2)
+	echo "not ok - $FORWARDER_ERR"
 	exit 1 ;;
 esac
-# KERNEL_WHY: why the kernel does not forward in this run (empty when it does).
-KERNEL_WHY=
-if why=$(kernel_mroute_missing); then
-	KERNEL_WHY=$why
-	if [ "${FORWARDER:-xdp}" != xdp ]; then
-		echo "ok - forwarding through xdp-mcast # SKIP FORWARDER=$FORWARDER, but $why"
-		exit 0
-	fi
-	FORWARDER=xdp
-elif [ "${FORWARDER:-kernel}" = xdp ]; then
-	KERNEL_WHY="FORWARDER=xdp asks for the accelerator, not the kernel"
-fi
-FORWARDER=${FORWARDER:-kernel}
 case $FORWARDER in
 kernel)
 	if ! command -v smcrouted >/dev/null || ! command -v smcroutectl >/dev/null; then

@@ -82,21 +82,13 @@ for need in "$XM_BIN" "$XM_GEN"; do
 		exit 0
 	fi
 done
-case ${FORWARDER:-} in
-'' | kernel | xdp) ;;
-*)
-	echo "not ok - FORWARDER is kernel or xdp, not '$FORWARDER'"
-	exit 1 ;;
-esac
-# KERNEL_WHY: why the kernel does not forward in this run (empty when it does).
-KERNEL_WHY=
-if why=$(kernel_mroute_missing); then
-	KERNEL_WHY=$why
-	[ "${FORWARDER:-xdp}" = xdp ] && FORWARDER=xdp
-elif [ "${FORWARDER:-kernel}" = xdp ]; then
-	KERNEL_WHY="FORWARDER=xdp asks for the accelerator, not the kernel"
+# (FORWARDER=kernel where the kernel cannot route multicast runs the rest
+# and skips the restart traffic, saying why.)
+forwarder_choose
+if [ $? = 2 ]; then
+	echo "not ok - $FORWARDER_ERR"
+	exit 1
 fi
-FORWARDER=${FORWARDER:-kernel}
 kernel_fwd() { [ "$FORWARDER" = kernel ]; }
 # ROUTED: part 3 sends traffic through the router; NO_ROUTE_WHY says why not.
 ROUTED=yes NO_ROUTE_WHY=
