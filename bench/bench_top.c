@@ -280,6 +280,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < rounds && !err; i++) {
 		for (r = 0; r < NROWS && !err; r++) {
 			double c0 = cpu_ms(), w0 = wall_ms();
+			const struct xm_flow_entry *walked;
 			struct xm_flow_entry *flows = NULL;
 			struct xm_snapshot s;
 			char *buf = NULL;
@@ -298,8 +299,7 @@ int main(int argc, char **argv)
 				counted[r] = kernel_read(t.r.st.flows_fd, ncpu, kbatch);
 				break;
 			case R_WALK:
-				counted[r] = xm_walk_flows(t.r.walk, &flows);
-				free(flows);
+				counted[r] = xm_walk_flows(t.r.walk, &walked);
 				break;
 			case R_BATCH:
 				counted[r] = xm_read_flows(t.r.st.flows_fd, t.r.st.flow_cache_fd, &flows);

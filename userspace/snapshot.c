@@ -372,7 +372,6 @@ int xm_snapshot_take(struct xm_reader *r, unsigned int what, struct xm_snapshot 
 void xm_snapshot_free(struct xm_snapshot *s)
 {
 	free(s->ifs);
-	free(s->flows);
 	free(s->members);
 	free(s->by_group);
 	free(s->group_slots);

@@ -50,7 +50,9 @@ struct xm_snapshot {
 	uint64_t t_ns;			/* CLOCK_MONOTONIC, when read */
 	struct xm_snap_iface *ifs;	/* by ifindex */
 	int nifs;
-	struct xm_flow_entry *flows;	/* in the table's order, not sorted */
+	/* In the table's order, not sorted: the reader's memory, valid until
+	 * its next snapshot of the flows (xm_walk_flows()). */
+	const struct xm_flow_entry *flows;
 	int nflows;
 	uint64_t globals[XM_G_COUNT];
 	struct xm_member_entry *members;	/* sorted: ifindex, vlan, family, group */

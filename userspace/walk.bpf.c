@@ -47,7 +47,7 @@ struct {
 } out_flows SEC(".maps");
 
 const volatile __u32 ncpu = 1;		/* possible CPUs */
-const volatile __u32 flows_cap = 1;	/* entries of out_flows */
+const volatile __u32 flows_cap = 1;	/* records a walk writes at most: xm_flows' size */
 
 /* Records the last run wrote. */
 __u32 ifaces_count, flows_count;
@@ -76,7 +76,7 @@ static long flow_one(void *map, const struct xm_flow_key *key, const struct xm_f
 	struct xm_flow_entry *e;
 
 	if (i >= flows_cap)
-		return 1;	/* cannot happen: out_flows is the table's size */
+		return 1;	/* cannot happen: flows_cap is the table's size */
 	e = bpf_map_lookup_elem(&out_flows, &i);
 	if (!e)
 		return 1;

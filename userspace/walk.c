@@ -23,6 +23,8 @@ struct xm_walker {
 	struct walk_bpf *skel;		/* NULL: batched lookups only */
 	bool flows;			/* the flows are walked */
 	struct out out_ifaces, out_flows;
+	uint32_t flows_cap;		/* xm_flows' entries */
+	struct xm_flow_entry *owned;	/* the last batched read, if any */
 };
 
 static uint32_t max_entries(int fd)
@@ -33,12 +35,12 @@ static uint32_t max_entries(int fd)
 	return fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
 }
 
-static int out_map(struct out *o, struct bpf_map *m, size_t rec)
+static int out_map(struct out *o, struct bpf_map *m, size_t rec, int prot)
 {
 	void *p;
 
 	o->len = (size_t)o->cap * rec;
-	p = mmap(NULL, o->len, PROT_READ, MAP_SHARED, bpf_map__fd(m), 0);
+	p = mmap(NULL, o->len, prot, MAP_SHARED, bpf_map__fd(m), 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	o->mem = p;
@@ -71,9 +73,12 @@ static int skel_open(struct xm_walker *w)
 	if (!s)
 		return -errno;
 	w->out_ifaces.cap = XM_MAX_IFACES;
-	w->out_flows.cap = max_entries(w->flows_fd);
+	w->flows_cap = max_entries(w->flows_fd);
+	/* The walk's records, then room for the flows only the caches hold
+	 * (xm_flows_add_cache() appends them there). */
+	w->out_flows.cap = w->flows_cap + XM_FLOW_CACHE_SLOTS * w->ncpu;
 	s->rodata->ncpu = w->ncpu;
-	s->rodata->flows_cap = w->out_flows.cap;
+	s->rodata->flows_cap = w->flows_cap;
 	/* Without the flow walk, its maps stay one-entry placeholders. */
 	bpf_program__set_autoload(s->progs.walk_flows, w->flows);
 	if (w->flows)
@@ -81,9 +86,11 @@ static int skel_open(struct xm_walker *w)
 		      bpf_map__set_max_entries(s->maps.out_flows, w->out_flows.cap);
 	err = err ?: bpf_map__reuse_fd(s->maps.xm_ifaces, w->ifaces_fd) ?:
 		     walk_bpf__load(s) ?:
-		     out_map(&w->out_ifaces, s->maps.out_ifaces, sizeof(struct xm_iface_rec));
+		     out_map(&w->out_ifaces, s->maps.out_ifaces, sizeof(struct xm_iface_rec),
+			     PROT_READ);
 	if (!err && w->flows)
-		err = out_map(&w->out_flows, s->maps.out_flows, sizeof(struct xm_flow_entry));
+		err = out_map(&w->out_flows, s->maps.out_flows, sizeof(struct xm_flow_entry),
+			      PROT_READ | PROT_WRITE);
 	if (err)
 		skel_close(w);
 	return err;
@@ -118,6 +125,7 @@ void xm_walker_close(struct xm_walker *w)
 	if (!w)
 		return;
 	skel_close(w);
+	free(w->owned);
 	free(w);
 }
 
@@ -133,30 +141,30 @@ static int run(const struct bpf_program *p)
 	return bpf_prog_test_run_opts(bpf_program__fd(p), &opts) ? -errno : 0;
 }
 
-int xm_walk_flows(struct xm_walker *w, struct xm_flow_entry **out)
+int xm_walk_flows(struct xm_walker *w, const struct xm_flow_entry **out)
 {
 	struct xm_flow_entry *v;
 	size_t n;
 	int err;
 
-	if (!w->flows)
-		return xm_read_flows_unsorted(w->flows_fd, w->cache_fd, out);
+	free(w->owned);
+	w->owned = NULL;
+	if (!w->flows) {
+		err = xm_read_flows_unsorted(w->flows_fd, w->cache_fd, &w->owned);
+		*out = w->owned;
+		return err;
+	}
 	err = run(w->skel->progs.walk_flows);
 	if (err)
 		return err;
 	n = w->skel->bss->flows_count;
-	if (n > w->out_flows.cap)
+	if (n > w->flows_cap)
 		return -EIO;
-	/* Room for the flows only the caches hold. */
-	v = malloc((n + (size_t)XM_FLOW_CACHE_SLOTS * w->ncpu) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	memcpy(v, w->out_flows.mem, n * sizeof(*v));
+	/* Read where the walk wrote them: no copy. */
+	v = w->out_flows.mem;
 	err = w->cache_fd >= 0 ? xm_flows_add_cache(w->cache_fd, w->ncpu, v, &n) : 0;
-	if (err) {
-		free(v);
+	if (err)
 		return err;
-	}
 	*out = v;
 	return (int)n;
 }

@@ -36,9 +36,10 @@ int xm_walker_open(struct xm_walker **out, int ifaces_fd, int flows_fd, int cach
 void xm_walker_close(struct xm_walker *w);
 
 /* Every flow, merged over CPUs and with what the flow caches hold, in the
- * table's order (not sorted); *out is malloc'ed.  Returns the count or a
- * negative errno. */
-int xm_walk_flows(struct xm_walker *w, struct xm_flow_entry **out);
+ * table's order (not sorted).  *out is the walker's memory (for the flow
+ * walk, the array it wrote, mapped): valid until the next xm_walk_flows()
+ * or xm_walker_close().  Returns the count or a negative errno. */
+int xm_walk_flows(struct xm_walker *w, const struct xm_flow_entry **out);
 
 /* The registered interfaces (xm_list_ifaces()), in ifindex order; *out
  * is malloc'ed.  Returns the count or a negative errno. */

@@ -1186,6 +1186,7 @@ static int entry_key_cmp(const void *a, const void *b)
  * merged the same way, the caches' pending counts in. */
 static void check_walk(struct inst *in, const struct xm_flow_entry *v, int n)
 {
+	const struct xm_flow_entry *walked;
 	struct xm_flow_entry *w = NULL;
 	struct xm_walker *wk;
 	int wn = -1, i, bad = -1, err;
@@ -1196,10 +1197,14 @@ static void check_walk(struct inst *in, const struct xm_flow_entry *v, int n)
 	if (err) {
 		diag("xm_walker_open: %s", strerror(-err));
 	} else {
-		wn = xm_walk_flows(wk, &w);
+		wn = xm_walk_flows(wk, &walked);
 		if (wn < 0)
 			diag("xm_walk_flows: %s", strerror(-wn));
-		if (wn == n) {
+		if (wn == n && !(w = malloc((n ? n : 1) * sizeof(*w)))) {
+			diag("out of memory");
+		} else if (wn == n) {
+			/* The walker's memory: sorted in a copy. */
+			memcpy(w, walked, n * sizeof(*w));
 			qsort(w, wn, sizeof(*w), entry_key_cmp);
 			for (i = 0; i < n && bad < 0; i++)
 				if (memcmp(&w[i], &v[i], sizeof(*w)))
