@@ -65,6 +65,11 @@ void xm_reader_close(struct xm_reader *r)
 
 	xm_walker_close(r->walk);
 	r->walk = NULL;
+	xm_order_free(&r->members_order);
+	xm_order_free(&r->srcs_order);
+	free(r->by_group);
+	r->by_group = NULL;
+	r->by_group_ok = false;
 	xm_state_close(&r->st);
 	for (i = 0; i < ARRAY_SIZE(fds); i++) {
 		if (*fds[i] >= 0)
@@ -163,18 +168,73 @@ int xm_member_key_cmp(const struct xm_member_key *a, const struct xm_member_key 
 	return memcmp(a->group, b->group, sizeof(a->group));
 }
 
-static int member_cmp(const void *a, const void *b)
+static int member_src_key_cmp(const struct xm_member_src_key *a,
+			      const struct xm_member_src_key *b)
 {
-	return xm_member_key_cmp(&((const struct xm_member_entry *)a)->key,
-			      &((const struct xm_member_entry *)b)->key);
+	int d = xm_member_key_cmp(&a->g, &b->g);
+
+	return d ? d : memcmp(a->source, b->source, sizeof(a->source));
 }
 
-static int src_cmp(const void *a, const void *b)
-{
-	const struct xm_member_src_entry *x = a, *y = b;
-	int d = xm_member_key_cmp(&x->key.g, &y->key.g);
+/* qsort_r context: the keys an order sorts. */
+struct order_ctx {
+	const char *keys;
+	size_t ksz;
+	int (*cmp)(const void *, const void *);
+};
 
-	return d ? d : memcmp(x->key.source, y->key.source, sizeof(x->key.source));
+static int index_cmp(const void *a, const void *b, void *arg)
+{
+	const struct order_ctx *c = arg;
+
+	return c->cmp(c->keys + *(const uint32_t *)a * c->ksz,
+		      c->keys + *(const uint32_t *)b * c->ksz);
+}
+
+static int member_cmp_v(const void *a, const void *b)
+{
+	return xm_member_key_cmp(a, b);
+}
+
+static int member_src_cmp_v(const void *a, const void *b)
+{
+	return member_src_key_cmp(a, b);
+}
+
+void xm_order_free(struct xm_order *o)
+{
+	free(o->keys);
+	free(o->perm);
+	memset(o, 0, sizeof(*o));
+}
+
+int xm_order_sort(struct xm_order *o, const void *keys, uint32_t n, size_t ksz,
+		  int (*cmp)(const void *, const void *), bool *same)
+{
+	struct order_ctx c = { keys, ksz, cmp };
+	uint32_t i;
+
+	*same = o->keys && o->n == n && !memcmp(o->keys, keys, (size_t)n * ksz);
+	if (*same)
+		return 0;
+	free(o->keys);
+	free(o->perm);
+	o->n = 0;
+	o->keys = malloc(n ? (size_t)n * ksz : 1);
+	o->perm = malloc((n ? n : 1) * sizeof(*o->perm));
+	if (!o->keys || !o->perm) {
+		free(o->keys);
+		free(o->perm);
+		o->keys = NULL;
+		o->perm = NULL;
+		return -ENOMEM;
+	}
+	memcpy(o->keys, keys, (size_t)n * ksz);
+	for (i = 0; i < n; i++)
+		o->perm[i] = i;
+	qsort_r(o->perm, n, sizeof(*o->perm), index_cmp, &c);
+	o->n = n;
+	return 0;
 }
 
 uint64_t xm_group_hash(uint8_t family, const __be32 *g)
@@ -256,6 +316,7 @@ static int read_members(struct xm_reader *r, struct xm_snapshot *s)
 	struct xm_member *mv = NULL;
 	struct xm_member_src_key *sk = NULL;
 	struct xm_member_src *sv = NULL;
+	bool same_members, same_srcs;
 	int n, ns, i, k, err = 0;
 
 	if (r->members_fd < 0 || r->member_src_fd < 0)
@@ -268,23 +329,30 @@ static int read_members(struct xm_reader *r, struct xm_snapshot *s)
 		err = ns;
 		goto out;
 	}
+	err = xm_order_sort(&r->members_order, mk, n, sizeof(*mk), member_cmp_v, &same_members) ?:
+	      xm_order_sort(&r->srcs_order, sk, ns, sizeof(*sk), member_src_cmp_v, &same_srcs);
+	if (err)
+		goto out;
+	r->by_group_ok &= same_members;
 	s->members = calloc(n ? n : 1, sizeof(*s->members));
-	s->by_group = calloc(n ? n : 1, sizeof(*s->by_group));
+	s->by_group = malloc((n ? n : 1) * sizeof(*s->by_group));
 	s->srcs = calloc(ns ? ns : 1, sizeof(*s->srcs));
 	if (!s->members || !s->by_group || !s->srcs) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		s->members[i].key = mk[i];
-		s->members[i].m = mv[i];
+		uint32_t p = r->members_order.perm[i];
+
+		s->members[i].key = mk[p];
+		s->members[i].m = mv[p];
 	}
 	for (i = 0; i < ns; i++) {
-		s->srcs[i].key = sk[i];
-		s->srcs[i].v = sv[i];
+		uint32_t p = r->srcs_order.perm[i];
+
+		s->srcs[i].key = sk[p];
+		s->srcs[i].v = sv[p];
 	}
-	qsort(s->members, n, sizeof(*s->members), member_cmp);
-	qsort(s->srcs, ns, sizeof(*s->srcs), src_cmp);
 	/* Both sorted by membership: one merge gives each its sources. */
 	for (i = k = 0; i < n; i++) {
 		while (k < ns && xm_member_key_cmp(&s->srcs[k].key.g, &s->members[i].key) < 0)
@@ -294,9 +362,22 @@ static int read_members(struct xm_reader *r, struct xm_snapshot *s)
 			k++;
 		s->members[i].nsrc = k - s->members[i].first_src;
 	}
-	for (i = 0; i < n; i++)
-		s->by_group[i] = i;
-	qsort_r(s->by_group, n, sizeof(*s->by_group), by_group_cmp, s->members);
+	/* The memberships by group: as the last read's while the same
+	 * memberships exist. */
+	if (!r->by_group_ok) {
+		uint32_t *bg = realloc(r->by_group, (n ? n : 1) * sizeof(*bg));
+
+		if (!bg) {
+			err = -ENOMEM;
+			goto out;
+		}
+		r->by_group = bg;
+		for (i = 0; i < n; i++)
+			bg[i] = i;
+		qsort_r(bg, n, sizeof(*bg), by_group_cmp, s->members);
+		r->by_group_ok = true;
+	}
+	memcpy(s->by_group, r->by_group, n * sizeof(*s->by_group));
 	s->nmembers = n;
 	s->nsrcs = ns;
 	err = index_groups(s);

@@ -66,6 +66,24 @@ struct xm_snapshot {
 	uint32_t flows_max, members_max, member_src_max;
 };
 
+/* The sorted order of a hash table's keys, kept between reads. */
+struct xm_order {
+	void *keys;		/* the last read's, in the table's order */
+	uint32_t n;
+	uint32_t *perm;		/* perm[i]: where the i-th smallest key is */
+};
+
+/*
+ * The sorted order of n keys of ksz bytes read from a hash table, into
+ * o->perm.  While no key comes or goes, a hash table lists its keys in the
+ * same order: when they equal the last call's, byte for byte and in that
+ * order, its order is kept (*same set) and nothing is sorted.  Returns 0
+ * or -ENOMEM (o is then empty).
+ */
+int xm_order_sort(struct xm_order *o, const void *keys, uint32_t n, size_t ksz,
+		  int (*cmp)(const void *, const void *), bool *same);
+void xm_order_free(struct xm_order *o);
+
 /* The pinned maps a snapshot is read from; -1 for those that are absent. */
 struct xm_reader {
 	struct xm_state st;
@@ -73,6 +91,11 @@ struct xm_reader {
 	int fwd_fd, fwd_wild_fd, fwd_ports_fd;	/* the accelerator's entries */
 	struct xm_walker *walk;		/* reads flows and memberships */
 	int ncpu;
+	/* Kept between snapshots: the memberships and their sources
+	 * sorted, and the memberships by group. */
+	struct xm_order members_order, srcs_order;
+	uint32_t *by_group;
+	bool by_group_ok;		/* by_group is members_order's */
 };
 
 /* -ENOENT when nothing is loaded under pin_dir. */
