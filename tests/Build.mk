@@ -81,11 +81,15 @@ $(FUZZ_MSHIP): tests/fuzz/fuzz_mship.c userspace/ctrl.c userspace/mship.c usersp
 fuzz: $(FUZZ_CONF) $(FUZZ_MSHIP)
 	$(Q)FUZZ_TIME=$(or $(FUZZ_TIME),600) tests/fuzz/run
 
-# The observers' pure parts: rates, the flow tracker, the metrics text.
+# The observers' pure parts: rates, the flow tracker, the metrics text,
+# mcast-top's rows and the memberships' kept order.
 TEST_RATES := $(O)/tests/test_rates
 test-bins: $(TEST_RATES)
 
-$(TEST_RATES): $(O)/san/tests/unit/test_rates.o $(LIBXM_SAN)
+$(O)/san/tests/unit/test_rates.o: CFLAGS += -Itools
+$(O)/san/tests/unit/test_rates.o $(O)/san/tools/top.o: tools/top.h
+
+$(TEST_RATES): $(O)/san/tests/unit/test_rates.o $(O)/san/tools/top.o $(LIBXM_SAN)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lm

@@ -45,6 +45,8 @@ void top_close(struct top *t)
 	free(t->ifs);
 	free(t->rows);
 	free(t->sort_scratch);
+	free(t->gtab);
+	free(t->flow_members);
 }
 
 static void add_rate(struct xm_rate *to, struct xm_rate r)
@@ -100,37 +102,101 @@ static int iface_rates(struct top *t)
 	return 0;
 }
 
-/* Distinct groups among the flows, on any interface: a hash set of their
- * keys. */
-static int count_groups(struct top *t)
+/* Grow t->gtab to size slots (a power of two), empty. */
+static int gtab_reset(struct top *t, uint32_t size)
 {
-	struct grp {
-		__be32 a[4];
-		uint32_t family;	/* 0: empty */
-	} *set;
-	size_t size = 64, i, h;
+	if (size > t->gtab_size) {
+		struct top_group *g = realloc(t->gtab, size * sizeof(*g));
 
-	while (size < 2 * t->tr.n)
+		if (!g)
+			return -ENOMEM;
+		t->gtab = g;
+		t->gtab_size = size;
+		t->gtab_gen = 0;
+	}
+	/* A slot is in use when its gen is this pass's: no clearing. */
+	if (++t->gtab_gen == 0) {
+		memset(t->gtab, 0, t->gtab_size * sizeof(*t->gtab));
+		t->gtab_gen = 1;
+	}
+	return 0;
+}
+
+/* The slot of (family, group), taken with members if it was free; NULL
+ * when more than half the table would be in use. */
+static struct top_group *gtab_get(struct top *t, uint8_t family, const __be32 *group,
+				  int32_t members, uint32_t *used)
+{
+	uint32_t mask = t->gtab_size - 1, h = xm_group_hash(family, group) & mask;
+	struct top_group *g;
+
+	for (g = &t->gtab[h]; g->gen == t->gtab_gen; g = &t->gtab[h = (h + 1) & mask])
+		if (xm_same_group(g->family, g->group, family, group))
+			return g;
+	if (2 * (*used + 1) > t->gtab_size)
+		return NULL;
+	++*used;
+	memcpy(g->group, group, sizeof(g->group));
+	g->family = family;
+	g->flowed = 0;
+	g->gen = t->gtab_gen;
+	g->members = members;
+	return g;
+}
+
+/*
+ * One hash pass over the groups: the groups with members go in first, with
+ * the memberships wanting any of their sources; then each flow finds its
+ * group there (t->flow_members, in the tracker's order) and counts the
+ * distinct groups among the flows (t->groups).  The table is sized by the
+ * groups of the last refresh, not by the flows: groups are far fewer, and
+ * a small table stays in the cache.
+ */
+static int group_pass(struct top *t)
+{
+	const struct xm_snapshot *s = &t->cur;
+	uint32_t size = 64, used, i;
+	size_t want = 2 * ((size_t)s->nmembers + (t->groups > 0 ? t->groups : 1));
+	/* Without the snapshot's group index, every flow asks the snapshot. */
+	int32_t unknown = s->group_slots || !s->nmembers ? 0 : -1;
+	int err;
+
+	if (t->flow_members_cap < t->tr.n) {
+		int32_t *m = realloc(t->flow_members, t->tr.n * sizeof(*m));
+
+		if (!m)
+			return -ENOMEM;
+		t->flow_members = m;
+		t->flow_members_cap = t->tr.n;
+	}
+	while (size < want)
 		size *= 2;
-	set = calloc(size, sizeof(*set));
-	if (!set)
-		return -ENOMEM;
+again:
+	err = gtab_reset(t, size);
+	if (err)
+		return err;
+	used = 0;
 	t->groups = 0;
+	for (i = 0; s->group_slots && i < s->group_slots_size; i++) {
+		const struct xm_group_slot *gs = &s->group_slots[i];
+
+		if (gs->family && !gtab_get(t, gs->family, gs->group, gs->fixed, &used))
+			goto grow;
+	}
 	for (i = 0; i < t->tr.n; i++) {
 		const struct xm_flow_key *k = &t->tr.v[i].key;
+		struct top_group *g = gtab_get(t, k->family, k->group, unknown, &used);
 
-		for (h = xm_group_hash(k->family, k->group) & (size - 1); set[h].family;
-		     h = (h + 1) & (size - 1))
-			if (set[h].family == k->family && !memcmp(set[h].a, k->group, 16))
-				break;
-		if (!set[h].family) {
-			set[h].family = k->family;
-			memcpy(set[h].a, k->group, 16);
-			t->groups++;
-		}
+		if (!g)
+			goto grow;
+		t->groups += !g->flowed;
+		g->flowed = 1;
+		t->flow_members[i] = g->members >= 0 ? g->members : xm_members_of_flow(s, k);
 	}
-	free(set);
 	return 0;
+grow:
+	size *= 2;
+	goto again;
 }
 
 int top_refresh(struct top *t)
@@ -145,11 +211,18 @@ int top_refresh(struct top *t)
 	t->prev = t->cur;
 	t->have_prev = t->prev.t_ns != 0;
 	t->cur = next;
+	return top_update(t);
+}
+
+int top_update(struct top *t)
+{
+	int err;
+
 	err = xm_tracker_update(&t->tr, t->cur.flows, t->cur.nflows, t->cur.t_ns);
 	if (!err)
 		err = iface_rates(t);
 	if (!err)
-		err = count_groups(t);
+		err = group_pass(t);
 	if (!err)
 		err = top_rows(t);
 	return err;
@@ -304,10 +377,10 @@ static struct radix_item *radix_sort(struct radix_item *a, struct radix_item *b,
 /*
  * The rows: every flow the filter lets through, sorted by the view's
  * column, ties in key order.  The tracker holds the flows in the table's
- * order and t->tr.order sorts them by key: one pass over the flows in
- * their own order (sequential memory) places each row at its key rank, then
- * a stable radix sort orders the ranks by column value.  Text columns
- * (interface, group, source) use row_cmp().
+ * order, and t->tr.order sorts them by key.  One pass over the flows in
+ * their own order (sequential memory) builds the rows; a stable radix sort
+ * orders them by key rank, then by column value.  Text columns (interface,
+ * group, source) use row_cmp().
  */
 int top_rows(struct top *t)
 {
@@ -317,16 +390,17 @@ int top_rows(struct top *t)
 	const struct xm_snap_iface *si = NULL;
 	size_t n = t->tr.n, i, k, m;
 	struct radix_item *a, *b, *sorted;
-	struct top_row *byrank;
+	struct top_row *built;
 	uint32_t *rank, drop_mask = 0;
+	uint64_t *value;
 
 	if (t->rows_cap < n + 1) {
 		free(t->rows);
 		free(t->sort_scratch);
 		t->rows_cap = n + n / 4 + 1;
 		t->rows = malloc(t->rows_cap * sizeof(*t->rows));
-		t->sort_scratch = malloc(t->rows_cap * (2 * sizeof(*a) + sizeof(*byrank) +
-							sizeof(*rank)));
+		t->sort_scratch = malloc(t->rows_cap * (2 * sizeof(*a) + sizeof(*built) +
+							sizeof(*rank) + sizeof(*value)));
 		if (!t->rows || !t->sort_scratch) {
 			free(t->rows);
 			free(t->sort_scratch);
@@ -338,27 +412,27 @@ int top_rows(struct top *t)
 	}
 	a = t->sort_scratch;
 	b = a + t->rows_cap;
-	byrank = (struct top_row *)(b + t->rows_cap);
-	rank = (uint32_t *)(byrank + t->rows_cap);
+	built = (struct top_row *)(b + t->rows_cap);
+	value = (uint64_t *)(built + t->rows_cap);
+	rank = (uint32_t *)(value + t->rows_cap);
 	for (k = 0; k < n; k++)
 		rank[t->tr.order[k]] = k;
 	for (k = 0; k < XM_R_COUNT; k++)
 		drop_mask |= reason_drops[k] ? 1u << k : 0;
-	for (i = 0; i < n; i++) {
+	for (i = m = 0; i < n; i++) {
 		const struct xm_tracked *f = &t->tr.v[i];
-		struct top_row *r = &byrank[rank[i]];
+		struct top_row *r = &built[m];
 
-		memset(r, 0, sizeof(*r));
 		/* Flows come by interface: look each interface up once. */
 		if (!si || si->e.ifindex != f->key.ifindex)
 			si = xm_snap_iface(&t->cur, f->key.ifindex);
 		r->ifname = si ? si->name : "?";
 		if (!matches(t, f, r->ifname))
-			continue;	/* r->f stays NULL */
+			continue;
 		r->f = f;
 		r->has_copies = (si && si->e.cfg.fwd_mode == XM_FWD_ACCELERATE) || f->flow.copies;
 		r->copies_pps = r->has_copies ? f->copies_pps : 0;
-		r->members = xm_members_of_flow(&t->cur, &f->key);
+		r->members = t->flow_members[i];
 		/* Its newest reason if that drops, else the first it saw that
 		 * drops. */
 		if (top_reason_drops(f->flow.last_reason))
@@ -367,30 +441,27 @@ int top_rows(struct top *t)
 			r->drop_reason = __builtin_ctz(f->flow.reason_mask & drop_mask);
 		else
 			r->drop_reason = -1;
-		a[rank[i]].key = 0;
+		a[m].key = rank[i];
+		a[m].row = m;
 		if (numeric) {
 			uint64_t key = ordered_bits(col_value(r, t->sort, ctx.now));
 
-			a[rank[i]].key = t->ascending ? key : ~key;
+			value[m] = t->ascending ? key : ~key;
 		}
-	}
-	/* In key order, without the rows the filter left out. */
-	for (k = m = 0; k < n; k++) {
-		if (!byrank[k].f)
-			continue;
-		a[m].key = a[k].key;
-		a[m].row = k;
 		m++;
 	}
 	t->nrows = m;
 	if (!numeric) {
-		for (k = 0; k < m; k++)
-			t->rows[k] = byrank[a[k].row];
+		memcpy(t->rows, built, m * sizeof(*t->rows));
 		qsort_r(t->rows, m, sizeof(*t->rows), row_cmp, &ctx);
 		return 0;
 	}
+	/* By key rank, then (stably) by value. */
 	sorted = radix_sort(a, b, m);
 	for (k = 0; k < m; k++)
-		t->rows[k] = byrank[sorted[k].row];
+		sorted[k].key = value[sorted[k].row];
+	sorted = radix_sort(sorted, sorted == a ? b : a, m);
+	for (k = 0; k < m; k++)
+		t->rows[k] = built[sorted[k].row];
 	return 0;
 }

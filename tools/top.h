@@ -61,6 +61,17 @@ struct top_filter {
 	__be32 addr[4];
 };
 
+/* A group of the flows or of the memberships, a slot of top.gtab. */
+struct top_group {
+	__be32 group[4];
+	uint8_t family;
+	uint8_t flowed;		/* a flow of this refresh is sent to it */
+	uint16_t pad;
+	uint32_t gen;		/* in use when top.gtab_gen */
+	int32_t members;	/* memberships wanting any of its sources; -1:
+				 * it depends on the source */
+};
+
 struct top {
 	struct xm_reader r;
 	struct xm_tracker tr;
@@ -74,6 +85,11 @@ struct top {
 	size_t rows_cap;
 	void *sort_scratch;		/* top_rows()'s radix sort */
 	int groups;			/* distinct groups among the flows */
+	int32_t *flow_members;		/* memberships wanting each flow, in
+					 * the tracker's order */
+	size_t flow_members_cap;
+	struct top_group *gtab;		/* group_pass()'s hash table */
+	uint32_t gtab_size, gtab_gen;
 	/* The view's settings. */
 	enum top_col sort;
 	bool ascending;
@@ -86,6 +102,9 @@ void top_close(struct top *t);
 
 /* Read the maps and recompute everything. */
 int top_refresh(struct top *t);
+/* Recompute everything from t->cur (and t->prev when have_prev): what
+ * top_refresh() does after its snapshot. */
+int top_update(struct top *t);
 /* Filter and sort the rows again (after a key changed the view). */
 int top_rows(struct top *t);
 

@@ -179,6 +179,12 @@ expect_match "tmux: by 2 s rate, 239.2.2.2 (400 kb/s) comes before 239.1.1.1 (22
 	"$([ "$(line_of "$B_ROW")" -lt "$(line_of "$A_ROW")" ] && echo yes)"
 expect_match "tmux: 239.1.1.1 from $SRC_IP4 has two member interfaces" "$A_ROW.* 2 +[0-9.]+$" \
 	"$(grep -E "$A_ROW" "$PANE")"
+# A membership that comes while mcast-top runs: it reads the memberships
+# again (not the order it kept from the last refresh).
+expect_match "tmux: 239.2.2.2 has no member yet" "$B_ROW.* 0 +[0-9.]+$" "$(grep -E "$B_ROW" "$PANE")"
+rx_start j "${NS_HOST[2]}" eth0 239.2.2.2
+screen_says "tmux: a host joins 239.2.2.2 on dn2: the row counts 1 member" "$B_ROW.* 1 +[0-9.]+$"
+rx_stop j
 
 keys '<'
 screen_says "tmux: < sorts by the previous column (pkt/s)" ' - sort pps desc - '

@@ -3,8 +3,10 @@
  * The observers' pure parts, with AddressSanitizer and UBSan: rates over
  * two readings (counter resets, CPUs that come and go), the flow tracker
  * (2/10/40 s averages, flows evicted between readings or created anew,
- * new and stale flows, the sparkline series) and the Prometheus text of a
- * made-up snapshot (names, HELP and TYPE, top-N folding, escaping).
+ * new and stale flows, the sparkline series), the Prometheus text of a
+ * made-up snapshot (names, HELP and TYPE, top-N folding, escaping),
+ * mcast-top's rows of a made-up snapshot (members, groups, sort order and
+ * its ties) and the sorted order a reader keeps between readings.
  * Prints TAP.
  */
 #include <arpa/inet.h>
@@ -15,7 +17,9 @@
 
 #include "metrics.h"
 #include "rates.h"
+#include "snapshot.h"
 #include "stats.h"
+#include "top.h"
 
 #include "tap.h"
 
@@ -335,6 +339,152 @@ static bool well_formed(const char *text, char *why, size_t len)
 	return ok;
 }
 
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool perm_sorts(const struct xm_order *o, const uint32_t *keys, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 1; i < n; i++)
+		if (keys[o->perm[i - 1]] > keys[o->perm[i]])
+			return false;
+	return o->n == n;
+}
+
+/* The order a reader keeps: reused only for the very same keys. */
+static void test_order(void)
+{
+	uint32_t k1[5] = { 50, 10, 40, 20, 30 }, k2[5] = { 50, 10, 40, 20, 5 };
+	uint32_t k3[4] = { 50, 10, 40, 20 };
+	struct xm_order o = { 0 };
+	bool same = true;
+	int err;
+
+	err = xm_order_sort(&o, k1, 5, sizeof(k1[0]), u32_cmp, &same);
+	check(!err && !same && perm_sorts(&o, k1, 5), "order: a first reading is sorted",
+	      "err %d same %d", err, same);
+	err = xm_order_sort(&o, k1, 5, sizeof(k1[0]), u32_cmp, &same);
+	check(!err && same && perm_sorts(&o, k1, 5), "order: the same keys keep their order", "");
+	err = xm_order_sort(&o, k2, 5, sizeof(k2[0]), u32_cmp, &same);
+	check(!err && !same && perm_sorts(&o, k2, 5) && o.perm[0] == 4,
+	      "order: as many keys, one of them another: sorted again", "perm[0] %u", o.perm[0]);
+	err = xm_order_sort(&o, k3, 4, sizeof(k3[0]), u32_cmp, &same);
+	check(!err && !same && perm_sorts(&o, k3, 4), "order: a key fewer: sorted again", "");
+	err = xm_order_sort(&o, k3, 0, sizeof(k3[0]), u32_cmp, &same);
+	check(!err && !same && o.n == 0, "order: no key at all", "");
+	xm_order_free(&o);
+}
+
+static const char *row_group(const struct top *t, int i, char *buf)
+{
+	return inet_ntop(AF_INET, t->rows[i].f->key.group, buf, INET_ADDRSTRLEN);
+}
+
+/*
+ * mcast-top's rows over a made-up snapshot: members per flow through the
+ * snapshot's group index (a group whose memberships list no source) and
+ * through its sources (one that does), distinct groups, and the sort:
+ * by value, ties in key order whatever the table's order, both directions.
+ */
+static void test_top_rows(void)
+{
+	struct xm_snap_iface ifs[1] = { 0 };
+	struct xm_flow_entry flows[6];
+	struct xm_member_entry members[3] = { 0 };
+	struct xm_member_src_entry srcs[1] = { 0 };
+	uint32_t by_group[3] = { 0, 1, 2 };
+	struct xm_group_slot slots[64] = { 0 };
+	struct top t;
+	char b[INET_ADDRSTRLEN], order[160] = "";
+	int i, err, o;
+
+	memset(&t, 0, sizeof(t));
+	xm_tracker_init(&t.tr, 3 * SEC);
+	ifs[0].e.ifindex = 2;
+	strcpy(ifs[0].name, "up0");
+	/* In the table's order, not the keys': packets 5, 9, 5, 1, 9, 5. */
+	flows[0] = flow(2, G_C, 1, 5, SEC, SEC);
+	flows[1] = flow(2, G_B, 2, 9, SEC, SEC);
+	flows[2] = flow(2, G_A, 3, 5, SEC, SEC);
+	flows[3] = flow(2, G_C, 4, 1, SEC, SEC);
+	flows[4] = flow(2, G_A, 1, 9, SEC, SEC);
+	flows[5] = flow(2, G_B, 1, 5, SEC, SEC);
+	/* G_A: two interfaces with any source; G_B: source 1 only. */
+	for (i = 0; i < 3; i++) {
+		members[i].key.ifindex = 3 + i;
+		members[i].key.family = XM_AF_INET;
+		members[i].key.group[0] = htonl(i < 2 ? G_A : G_B);
+		members[i].m.filter_mode = i < 2 ? XM_FILTER_EXCLUDE : XM_FILTER_INCLUDE;
+	}
+	members[2].first_src = 0;
+	members[2].nsrc = 1;
+	srcs[0].key.g = members[2].key;
+	srcs[0].key.source[0] = htonl(1);
+	srcs[0].v.forward = 1;
+	for (i = 0; i < 2; i++) {
+		uint32_t g = i ? G_B : G_A, h;
+		__be32 a[4] = { htonl(g), 0, 0, 0 };
+
+		h = xm_group_hash(XM_AF_INET, a) & 63;
+		while (slots[h].family)
+			h = (h + 1) & 63;
+		slots[h].family = XM_AF_INET;
+		memcpy(slots[h].group, a, sizeof(a));
+		slots[h].first = i ? 2 : 0;
+		slots[h].fixed = i ? -1 : 2;
+	}
+	t.cur.t_ns = 10 * SEC;
+	t.cur.ifs = ifs;
+	t.cur.nifs = 1;
+	t.cur.flows = flows;
+	t.cur.nflows = 6;
+	t.cur.members = members;
+	t.cur.nmembers = 3;
+	t.cur.by_group = by_group;
+	t.cur.srcs = srcs;
+	t.cur.nsrcs = 1;
+	t.cur.group_slots = slots;
+	t.cur.group_slots_size = 64;
+	t.sort = TOP_COL_PACKETS;
+	err = top_update(&t);
+	for (i = o = 0; !err && i < t.nrows; i++)
+		o += snprintf(order + o, sizeof(order) - o, "%s%s/%u:%d", i ? " " : "",
+			      row_group(&t, i, b), ntohl(t.rows[i].f->key.source[0]),
+			      t.rows[i].members);
+	check(!err && t.nrows == 6 && t.groups == 3, "top: six rows, three groups",
+	      "err %d rows %d groups %d", err, t.nrows, t.groups);
+	check(!strcmp(order, "239.1.1.1/1:2 239.1.1.2/2:0 239.1.1.1/3:2 239.1.1.2/1:1 "
+			     "239.1.1.3/1:0 239.1.1.3/4:0"),
+	      "top: most packets first, ties in key order; members by group and by source",
+	      "%s", order);
+	t.ascending = true;
+	err = top_rows(&t);
+	for (i = o = 0, order[0] = '\0'; !err && i < t.nrows; i++)
+		o += snprintf(order + o, sizeof(order) - o, "%s%s/%u", i ? " " : "",
+			      row_group(&t, i, b), ntohl(t.rows[i].f->key.source[0]));
+	check(!strcmp(order, "239.1.1.3/4 239.1.1.1/3 239.1.1.2/1 239.1.1.3/1 239.1.1.1/1 "
+			     "239.1.1.2/2"),
+	      "top: ascending, ties still in key order", "%s", order);
+	top_set_filter(&t, "239.1.1.2");
+	err = top_rows(&t);
+	check(!err && t.nrows == 2 && t.rows[0].f->key.group[0] == htonl(G_B) &&
+	      t.rows[1].f->key.group[0] == htonl(G_B), "top: a filter keeps its rows, sorted",
+	      "rows %d", t.nrows);
+	/* The snapshot is the test's: nothing of it is freed. */
+	memset(&t.cur, 0, sizeof(t.cur));
+	xm_tracker_free(&t.tr);
+	free(t.ifs);
+	free(t.rows);
+	free(t.sort_scratch);
+	free(t.gtab);
+	free(t.flow_members);
+}
+
 static void test_metrics_text(void)
 {
 	struct xm_snap_iface ifs[2] = { 0 };
@@ -421,5 +571,7 @@ int main(void)
 	test_tracker_churn();
 	test_tracker_order();
 	test_metrics_text();
+	test_order();
+	test_top_rows();
 	return failures ? 1 : 0;
 }
