@@ -219,7 +219,7 @@ static void lay_out(const struct ui *u, int width, struct layout *l)
 
 	memset(l, 0, sizeof(*l));
 	for (i = 0; i < u->t.nrows; i++) {
-		const struct xm_flow_key *k = &u->t.rows[i].f->key;
+		const struct xm_flow_key *k = &u->t.rows[i]->f->key;
 		int a = strlen(xm_format_addr(k->family, k->group, buf, sizeof(buf)));
 		int b = strlen(xm_format_addr(k->family, k->source, buf, sizeof(buf)));
 
@@ -398,7 +398,7 @@ static void draw_table(struct ui *u, struct canvas *c)
 	if (!c->curses)
 		u->scroll = 0;
 	for (i = u->scroll; i < t->nrows && (c->height < 0 || i < u->scroll + n); i++) {
-		const struct top_row *r = &t->rows[i];
+		const struct top_row *r = t->rows[i];
 		int attr = A_NORMAL;
 
 		if (r->f->flags & XM_TF_NEW)
@@ -555,7 +555,7 @@ static void draw_detail(struct ui *u, struct canvas *c)
 	put(c, A_REVERSE | A_BOLD, "%-*s", c->curses ? c->width : 0,
 	    "FLOWS OF THE GROUP");
 	for (i = 0; i < t->nrows && room(c); i++) {
-		const struct top_row *r = &t->rows[i];
+		const struct top_row *r = t->rows[i];
 		struct layout l;
 
 		if (!xm_same_group(r->f->key.family, r->f->key.group, u->det_family, u->det_group))
@@ -686,7 +686,7 @@ static void print_json(struct ui *u)
 	json_array_end(&j);
 	json_array_begin(&j, "flows");
 	for (i = 0; i < t->nrows; i++) {
-		const struct top_row *row = &t->rows[i];
+		const struct top_row *row = t->rows[i];
 		const struct xm_tracked *f = row->f;
 
 		json_object_begin(&j, NULL);
@@ -736,7 +736,7 @@ static void remember_selection(struct ui *u)
 {
 	u->have_sel = u->sel >= 0 && u->sel < u->t.nrows;
 	if (u->have_sel)
-		u->sel_key = u->t.rows[u->sel].f->key;
+		u->sel_key = u->t.rows[u->sel]->f->key;
 }
 
 /* Keep the cursor on the same flow after the rows changed. */
@@ -747,7 +747,7 @@ static void restore_selection(struct ui *u)
 	if (!u->have_sel)
 		return;
 	for (i = 0; i < u->t.nrows; i++)
-		if (!xm_flow_key_cmp(&u->t.rows[i].f->key, &u->sel_key)) {
+		if (!xm_flow_key_cmp(&u->t.rows[i]->f->key, &u->sel_key)) {
 			u->sel = i;
 			return;
 		}
@@ -868,8 +868,8 @@ static void key(struct ui *u, int ch, int page)
 			u->detail = false;
 		} else if (u->sel < t->nrows) {
 			u->detail = true;
-			u->det_family = t->rows[u->sel].f->key.family;
-			memcpy(u->det_group, t->rows[u->sel].f->key.group, sizeof(u->det_group));
+			u->det_family = t->rows[u->sel]->f->key.family;
+			memcpy(u->det_group, t->rows[u->sel]->f->key.group, sizeof(u->det_group));
 		}
 		break;
 	case 27:

@@ -298,7 +298,8 @@ struct sort_ctx {
 
 static int row_cmp(const void *a, const void *b, void *arg)
 {
-	const struct top_row *x = a, *y = b;
+	const struct top_row *x = *(const struct top_row *const *)a;
+	const struct top_row *y = *(const struct top_row *const *)b;
 	const struct sort_ctx *c = arg;
 	int d = 0;
 
@@ -345,20 +346,22 @@ struct radix_item {
 	uint32_t row;
 };
 
-/* Radix-sort a[0..n) by key (LSD, a byte a pass, passes where every byte is
- * equal skipped), stably, using b as scratch; returns the sorted array. */
-static struct radix_item *radix_sort(struct radix_item *a, struct radix_item *b, size_t n)
+/* Radix-sort a[0..n) by key (LSD, a byte a pass, stably), using b as
+ * scratch; returns the sorted array.  Only the bytes set in vary differ
+ * among the keys: the others take no pass. */
+static struct radix_item *radix_sort(struct radix_item *a, struct radix_item *b, size_t n,
+				     uint64_t vary)
 {
 	size_t count[256], i, v, sum;
 	struct radix_item *tmp;
 	int shift;
 
 	for (shift = 0; shift < 64; shift += 8) {
+		if (!((vary >> shift) & 0xff))
+			continue;
 		memset(count, 0, sizeof(count));
 		for (i = 0; i < n; i++)
 			count[(a[i].key >> shift) & 0xff]++;
-		if (n && count[(a[0].key >> shift) & 0xff] == n)
-			continue;	/* one value: nothing moves */
 		for (v = sum = 0; v < 256; v++) {
 			size_t k = count[v];
 
@@ -392,7 +395,7 @@ int top_rows(struct top *t)
 	struct radix_item *a, *b, *sorted;
 	struct top_row *built;
 	uint32_t *rank, drop_mask = 0;
-	uint64_t *value;
+	uint64_t *value, vary = 0, ranks = 0;
 
 	if (t->rows_cap < n + 1) {
 		free(t->rows);
@@ -443,25 +446,28 @@ int top_rows(struct top *t)
 			r->drop_reason = -1;
 		a[m].key = rank[i];
 		a[m].row = m;
+		ranks |= rank[i];
 		if (numeric) {
 			uint64_t key = ordered_bits(col_value(r, t->sort, ctx.now));
 
 			value[m] = t->ascending ? key : ~key;
+			vary |= value[m] ^ value[0];
 		}
 		m++;
 	}
 	t->nrows = m;
 	if (!numeric) {
-		memcpy(t->rows, built, m * sizeof(*t->rows));
+		for (k = 0; k < m; k++)
+			t->rows[k] = &built[k];
 		qsort_r(t->rows, m, sizeof(*t->rows), row_cmp, &ctx);
 		return 0;
 	}
 	/* By key rank, then (stably) by value. */
-	sorted = radix_sort(a, b, m);
+	sorted = radix_sort(a, b, m, ranks);
 	for (k = 0; k < m; k++)
 		sorted[k].key = value[sorted[k].row];
-	sorted = radix_sort(sorted, sorted == a ? b : a, m);
+	sorted = radix_sort(sorted, sorted == a ? b : a, m, vary);
 	for (k = 0; k < m; k++)
-		t->rows[k] = built[sorted[k].row];
+		t->rows[k] = &built[sorted[k].row];
 	return 0;
 }

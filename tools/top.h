@@ -80,7 +80,8 @@ struct top {
 	int accelerating;		/* interfaces in accelerate mode */
 	struct top_iface *ifs;
 	int nifs;
-	struct top_row *rows;		/* filtered and sorted */
+	struct top_row **rows;		/* filtered and sorted; they point into
+					 * sort_scratch until the next top_rows() */
 	int nrows;
 	size_t rows_cap;
 	void *sort_scratch;		/* top_rows()'s radix sort */

@@ -382,7 +382,7 @@ static void test_order(void)
 
 static const char *row_group(const struct top *t, int i, char *buf)
 {
-	return inet_ntop(AF_INET, t->rows[i].f->key.group, buf, INET_ADDRSTRLEN);
+	return inet_ntop(AF_INET, t->rows[i]->f->key.group, buf, INET_ADDRSTRLEN);
 }
 
 /*
@@ -454,8 +454,8 @@ static void test_top_rows(void)
 	err = top_update(&t);
 	for (i = o = 0; !err && i < t.nrows; i++)
 		o += snprintf(order + o, sizeof(order) - o, "%s%s/%u:%d", i ? " " : "",
-			      row_group(&t, i, b), ntohl(t.rows[i].f->key.source[0]),
-			      t.rows[i].members);
+			      row_group(&t, i, b), ntohl(t.rows[i]->f->key.source[0]),
+			      t.rows[i]->members);
 	check(!err && t.nrows == 6 && t.groups == 3, "top: six rows, three groups",
 	      "err %d rows %d groups %d", err, t.nrows, t.groups);
 	check(!strcmp(order, "239.1.1.1/1:2 239.1.1.2/2:0 239.1.1.1/3:2 239.1.1.2/1:1 "
@@ -466,15 +466,25 @@ static void test_top_rows(void)
 	err = top_rows(&t);
 	for (i = o = 0, order[0] = '\0'; !err && i < t.nrows; i++)
 		o += snprintf(order + o, sizeof(order) - o, "%s%s/%u", i ? " " : "",
-			      row_group(&t, i, b), ntohl(t.rows[i].f->key.source[0]));
+			      row_group(&t, i, b), ntohl(t.rows[i]->f->key.source[0]));
 	check(!strcmp(order, "239.1.1.3/4 239.1.1.1/3 239.1.1.2/1 239.1.1.3/1 239.1.1.1/1 "
 			     "239.1.1.2/2"),
 	      "top: ascending, ties still in key order", "%s", order);
 	top_set_filter(&t, "239.1.1.2");
 	err = top_rows(&t);
-	check(!err && t.nrows == 2 && t.rows[0].f->key.group[0] == htonl(G_B) &&
-	      t.rows[1].f->key.group[0] == htonl(G_B), "top: a filter keeps its rows, sorted",
+	check(!err && t.nrows == 2 && t.rows[0]->f->key.group[0] == htonl(G_B) &&
+	      t.rows[1]->f->key.group[0] == htonl(G_B), "top: a filter keeps its rows, sorted",
 	      "rows %d", t.nrows);
+	top_set_filter(&t, "");
+	t.sort = TOP_COL_GROUP;
+	t.ascending = false;
+	err = top_rows(&t);
+	for (i = o = 0, order[0] = '\0'; !err && i < t.nrows; i++)
+		o += snprintf(order + o, sizeof(order) - o, "%s%s/%u", i ? " " : "",
+			      row_group(&t, i, b), ntohl(t.rows[i]->f->key.source[0]));
+	check(!strcmp(order, "239.1.1.3/1 239.1.1.3/4 239.1.1.2/1 239.1.1.2/2 239.1.1.1/1 "
+			     "239.1.1.1/3"),
+	      "top: by group, descending; sources in key order", "%s", order);
 	/* The snapshot is the test's: nothing of it is freed. */
 	memset(&t.cur, 0, sizeof(t.cur));
 	xm_tracker_free(&t.tr);
