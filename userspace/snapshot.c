@@ -392,7 +392,7 @@ out:
 static int read_ifaces(struct xm_reader *r, struct xm_snapshot *s)
 {
 	struct xm_iface_entry *ifs;
-	uint32_t i, c, idx;
+	uint32_t i;
 	int n, err = 0;
 
 	n = xm_walk_ifaces(r->walk, &ifs);
@@ -413,11 +413,10 @@ static int read_ifaces(struct xm_reader *r, struct xm_snapshot *s)
 		if (!err)
 			err = xm_read_reasons(r->st.reasons_fd, XM_DIR_OUT, si->e.cfg.slot,
 					      si->reasons[XM_DIR_OUT]);
-		for (c = 0; c < XM_SNOOP_SLOTS && r->snoop_fd >= 0; c++) {
-			idx = si->e.cfg.slot * XM_SNOOP_SLOTS + c;
-			if (bpf_map_lookup_elem(r->snoop_fd, &idx, &si->snoop[c]))
-				si->snoop[c] = 0;
-		}
+		if (r->snoop_fd >= 0 &&
+		    xm_array_read(r->snoop_fd, si->e.cfg.slot * XM_SNOOP_SLOTS, XM_SNOOP_SLOTS,
+				  sizeof(si->snoop[0]), si->snoop))
+			memset(si->snoop, 0, sizeof(si->snoop));
 	}
 	s->nifs = n;
 	free(ifs);

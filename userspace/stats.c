@@ -209,22 +209,21 @@ static void add_slot(struct xm_flow *f, const struct xm_flow_slot *s)
 int xm_flows_add_cache(int cache_fd, int ncpu, struct xm_flow_entry *v, size_t *n)
 {
 	size_t cap = (size_t)XM_FLOW_CACHE_SLOTS * ncpu, np = 0, tsize = 64, k, n0;
-	struct xm_flow_slot *slots = calloc(ncpu, sizeof(*slots));
+	struct xm_flow_slot *slots = calloc(cap, sizeof(*slots));
 	struct pending *p = calloc(cap, sizeof(*p));
-	uint32_t *table = NULL, i;
-	int c, err = 0;
+	uint32_t *table = NULL;
+	int err = 0;
 
 	if (!slots || !p) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < XM_FLOW_CACHE_SLOTS; i++) {
-		if (bpf_map_lookup_elem(cache_fd, &i, slots))
-			continue;
-		for (c = 0; c < ncpu; c++)
-			if (slots[c].valid && slots[c].packets)
-				p[np++].s = slots[c];
-	}
+	err = xm_array_read(cache_fd, 0, XM_FLOW_CACHE_SLOTS, ncpu * sizeof(*slots), slots);
+	if (err)
+		goto out;
+	for (k = 0; k < cap; k++)
+		if (slots[k].valid && slots[k].packets)
+			p[np++].s = slots[k];
 	if (!np)
 		goto out;
 	while (tsize < 2 * np)
@@ -327,25 +326,52 @@ int xm_read_flows(int flows_fd, int cache_fd, struct xm_flow_entry **out)
 	return n;
 }
 
-/* Sum the per-CPU counters at keys idx[0..n) of a per-CPU array. */
-static int read_summed(int fd, const uint32_t *idx, uint32_t n, struct xm_counter *out)
+int xm_array_read(int fd, uint32_t first, uint32_t n, size_t vsz, void *out)
+{
+	uint32_t prev = first - 1, next, count = n, i, *keys;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int err = 0;
+
+	if (!n)
+		return 0;
+	keys = calloc(n, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	/* A batch starts after the key it is given. */
+	if (bpf_map_lookup_batch(fd, first ? &prev : NULL, &next, keys, out, &count, &opts) &&
+	    errno != ENOENT)
+		err = -errno;
+	else if (count != n || keys[0] != first || keys[n - 1] != first + n - 1)
+		err = -ERANGE;	/* the array is shorter than that */
+	free(keys);
+	if (err != -EINVAL && err != -EOPNOTSUPP && err != -ENOTSUPP)
+		return err;
+	/* No batches for arrays (kernels before 5.6): one key at a time. */
+	for (i = 0; i < n; i++) {
+		uint32_t k = first + i;
+
+		if (bpf_map_lookup_elem(fd, &k, (char *)out + i * vsz))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Sum the per-CPU counters at keys first..first+n of a per-CPU array. */
+static int read_summed(int fd, uint32_t first, uint32_t n, struct xm_counter *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct xm_counter *percpu;
 	uint32_t i;
-	int err = 0;
+	int err;
 
 	if (ncpu < 0)
 		return ncpu;
-	percpu = calloc(ncpu, sizeof(*percpu));
+	percpu = calloc((size_t)n * ncpu, sizeof(*percpu));
 	if (!percpu)
 		return -ENOMEM;
-	for (i = 0; i < n && !err; i++) {
-		if (bpf_map_lookup_elem(fd, &idx[i], percpu))
-			err = -errno;
-		else
-			out[i] = xm_counter_sum(percpu, ncpu);
-	}
+	err = xm_array_read(fd, first, n, ncpu * sizeof(*percpu), percpu);
+	for (i = 0; i < n && !err; i++)
+		out[i] = xm_counter_sum(percpu + (size_t)i * ncpu, ncpu);
 	free(percpu);
 	return err;
 }
@@ -353,22 +379,16 @@ static int read_summed(int fd, const uint32_t *idx, uint32_t n, struct xm_counte
 int xm_read_reasons(int reasons_fd, uint32_t dir, uint32_t slot,
 		    struct xm_counter out[XM_REASON_SLOTS])
 {
-	uint32_t idx[XM_REASON_SLOTS], r;
-
-	for (r = 0; r < XM_REASON_SLOTS; r++)
-		idx[r] = XM_REASON_INDEX(dir, slot, r);
-	return read_summed(reasons_fd, idx, XM_REASON_SLOTS, out);
+	return read_summed(reasons_fd, XM_REASON_INDEX(dir, slot, 0), XM_REASON_SLOTS, out);
 }
 
 int xm_read_globals(int global_fd, uint64_t out[XM_G_COUNT])
 {
 	struct xm_counter sums[XM_G_COUNT];
-	uint32_t idx[XM_G_COUNT], i;
+	uint32_t i;
 	int err;
 
-	for (i = 0; i < XM_G_COUNT; i++)
-		idx[i] = i;
-	err = read_summed(global_fd, idx, XM_G_COUNT, sums);
+	err = read_summed(global_fd, 0, XM_G_COUNT, sums);
 	for (i = 0; i < XM_G_COUNT && !err; i++)
 		out[i] = sums[i].packets;
 	return err;

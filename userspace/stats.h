@@ -44,6 +44,11 @@ int xm_flows_add_cache(int cache_fd, int ncpu, struct xm_flow_entry *v, size_t *
 /* A hash of a flow key, for the tables that match flows between readings. */
 uint64_t xm_flow_key_hash(const struct xm_flow_key *k);
 
+/* Entries first..first+n of an array map (vsz bytes each: ncpu values of
+ * a per-CPU array) into out: one batched lookup, or one key at a time
+ * where the kernel has no batches for arrays.  0 or a negative errno. */
+int xm_array_read(int fd, uint32_t first, uint32_t n, size_t vsz, void *out);
+
 /* Counters of one interface slot in one direction (enum xm_dir): out[r]
  * for every reason slot. */
 int xm_read_reasons(int reasons_fd, uint32_t dir, uint32_t slot,

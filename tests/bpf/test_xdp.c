@@ -3722,6 +3722,57 @@ static void inst_close(struct inst *in)
 	in->skel = NULL;
 }
 
+/* xm_array_read(): ranges of an array and of a per-CPU array, one that
+ * ends at the array's end, and one past it. */
+static void array_read_tests(void)
+{
+	__u64 v[8], got[8], pc[4 * 64];
+	int a = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xm_t_arr", 4, 8, 8, NULL);
+	int p = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "xm_t_pcpu", 4, 8, 4, NULL);
+	__u32 i, c;
+	int err;
+
+	if (a < 0 || p < 0 || ncpus > 64) {
+		diag("create the arrays: %s", strerror(errno));
+		tap("xm_array_read: arrays read by range");
+		goto out;
+	}
+	for (i = 0; i < 8; i++) {
+		v[i] = 100 + i;
+		bpf_map_update_elem(a, &i, &v[i], BPF_ANY);
+	}
+	for (i = 0; i < 4; i++) {
+		for (c = 0; c < (__u32)ncpus; c++)
+			pc[c] = 1000 * i + c;
+		bpf_map_update_elem(p, &i, pc, BPF_ANY);
+	}
+	memset(got, 0, sizeof(got));
+	err = xm_array_read(a, 0, 3, 8, got);
+	if (err || got[0] != 100 || got[2] != 102)
+		diag("0..3: err %d, %llu %llu", err, (unsigned long long)got[0],
+		     (unsigned long long)got[2]);
+	err = xm_array_read(a, 5, 3, 8, got);
+	if (err || got[0] != 105 || got[2] != 107)
+		diag("5..8 (the end): err %d, %llu %llu", err, (unsigned long long)got[0],
+		     (unsigned long long)got[2]);
+	err = xm_array_read(a, 6, 4, 8, got);
+	if (err != -ERANGE)
+		diag("6..10 (past the end): err %d, not -ERANGE", err);
+	memset(pc, 0, sizeof(pc));
+	err = xm_array_read(p, 2, 2, ncpus * 8, pc);
+	for (c = 0; c < (__u32)ncpus && !err; c++)
+		if (pc[c] != 2000 + c || pc[ncpus + c] != 3000 + c)
+			err = -EIO;
+	if (err)
+		diag("per-CPU 2..4: err %d", err);
+	tap("xm_array_read: arrays and per-CPU arrays read by range, to their end, not past it");
+out:
+	if (a >= 0)
+		close(a);
+	if (p >= 0)
+		close(p);
+}
+
 int main(int argc, char **argv)
 {
 	struct inst main_in, nomac, small, pol, snoop;
@@ -3770,6 +3821,7 @@ int main(int argc, char **argv)
 	run_table(&main_in, false);
 	flow_tests(&main_in);
 	cache_tests(&main_in);
+	array_read_tests();
 	unregistered_tests(&main_in);
 	run_table(&nomac, true);
 
