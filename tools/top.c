@@ -102,7 +102,7 @@ static int iface_rates(struct top *t)
 	return 0;
 }
 
-/* Grow t->gtab to size slots (a power of two), empty. */
+/* t->gtab with at least size slots (a power of two), every one free. */
 static int gtab_reset(struct top *t, uint32_t size)
 {
 	if (size > t->gtab_size) {
@@ -110,6 +110,7 @@ static int gtab_reset(struct top *t, uint32_t size)
 
 		if (!g)
 			return -ENOMEM;
+		memset(g, 0, size * sizeof(*g));
 		t->gtab = g;
 		t->gtab_size = size;
 		t->gtab_gen = 0;
