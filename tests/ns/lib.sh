@@ -429,6 +429,42 @@ forwarder_choose() {
 	FORWARDER=${FORWARDER:-kernel}
 }
 
+kernel_fwd() { [ "$FORWARDER" = kernel ]; }
+
+# forwarder_missing: after forwarder_choose, when what FORWARDER needs here
+# is not there (smcroute; the xdp_pass program the accelerator's receiving
+# veths run), print why and succeed; else fail, silently.
+forwarder_missing() {
+	if kernel_fwd; then
+		{ command -v smcrouted && command -v smcroutectl; } >/dev/null && return 1
+		echo "smcroute is not installed (make deps)"
+	else
+		[ -e "$XM_BUILD/bpf/xdp_pass.bpf.o" ] && return 1
+		echo "$XM_BUILD/bpf/xdp_pass.bpf.o is not built (make)"
+	fi
+}
+
+# forwarder_require NAME: forwarder_choose for a suite that cannot run
+# without forwarding: the suite NAME ends with a skip when the forwarder
+# cannot run here, with a failure when FORWARDER is neither kernel nor xdp.
+forwarder_require() {
+	local rc=0 why
+	forwarder_choose || rc=$?
+	case $rc in
+	1)
+		echo "ok - $1 # SKIP $FORWARDER_ERR"
+		exit 0 ;;
+	2)
+		echo "not ok - $FORWARDER_ERR"
+		exit 1 ;;
+	esac
+	if why=$(forwarder_missing); then
+		echo "ok - $1 # SKIP $why"
+		exit 0
+	fi
+	echo "# forwarder: $FORWARDER${KERNEL_WHY:+ ($KERNEL_WHY)}"
+}
+
 
 # kernel_mroute_missing: when this kernel cannot route multicast (no ipmr
 # or ip6mr: CONFIG_IP_MROUTE, CONFIG_IPV6_MROUTE), print why and succeed;

@@ -24,8 +24,10 @@
 # `unload --all` leaves nothing behind.  The two forwarders count what they
 # forward under different reasons (`forward`, `accelerated`); each is held
 # to its own.  Everything is removed on exit.
+#
+# shellcheck disable=SC2317  # functions called through wait_until and eval
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/ns/lib.sh
 
 XM=$XM_BUILD/xdp-mcast
@@ -36,29 +38,7 @@ for need in "$XM" "$GEN"; do
 		exit 0
 	fi
 done
-forwarder_choose
-case $? in
-1)
-	echo "ok - forwarding through xdp-mcast # SKIP $FORWARDER_ERR"
-	exit 0 ;;
-2)
-	echo "not ok - $FORWARDER_ERR"
-	exit 1 ;;
-esac
-case $FORWARDER in
-kernel)
-	if ! command -v smcrouted >/dev/null || ! command -v smcroutectl >/dev/null; then
-		echo "ok - forwarding through xdp-mcast # SKIP smcroute is not installed (make deps)"
-		exit 0
-	fi ;;
-xdp)
-	if [ ! -e "$XM_BUILD/bpf/xdp_pass.bpf.o" ]; then
-		echo "ok - forwarding through xdp-mcast # SKIP $XM_BUILD/bpf/xdp_pass.bpf.o is not built (make)"
-		exit 0
-	fi ;;
-esac
-echo "# forwarder: $FORWARDER${KERNEL_WHY:+ ($KERNEL_WHY)}"
-kernel_fwd() { [ "$FORWARDER" = kernel ]; }
+forwarder_require "forwarding through xdp-mcast"
 # What routed traffic counts as, arriving on up0 and leaving as each copy
 # (TC egress after the kernel, devmap egress after the accelerator), and
 # the reason the other forwarder would have used, which must stay at 0.

@@ -60,29 +60,7 @@ for need in "$XM_BIN" "$XM_GEN"; do
 		exit 0
 	fi
 done
-forwarder_choose
-case $? in
-1)
-	echo "ok - scope policy end to end # SKIP $FORWARDER_ERR"
-	exit 0 ;;
-2)
-	echo "not ok - $FORWARDER_ERR"
-	exit 1 ;;
-esac
-case $FORWARDER in
-kernel)
-	if ! command -v smcrouted >/dev/null || ! command -v smcroutectl >/dev/null; then
-		echo "ok - scope policy end to end # SKIP smcroute is not installed (make deps)"
-		exit 0
-	fi ;;
-xdp)
-	if [ ! -e "$XM_BUILD/bpf/xdp_pass.bpf.o" ]; then
-		echo "ok - scope policy end to end # SKIP $XM_BUILD/bpf/xdp_pass.bpf.o is not built (make)"
-		exit 0
-	fi ;;
-esac
-echo "# forwarder: $FORWARDER${KERNEL_WHY:+ ($KERNEL_WHY)}"
-kernel_fwd() { [ "$FORWARDER" = kernel ]; }
+forwarder_require "scope policy end to end"
 
 # ---- topology, routes ----
 

@@ -89,15 +89,14 @@ if [ $? = 2 ]; then
 	echo "not ok - $FORWARDER_ERR"
 	exit 1
 fi
-kernel_fwd() { [ "$FORWARDER" = kernel ]; }
 # ROUTED: part 3 sends traffic through the router; NO_ROUTE_WHY says why not.
 ROUTED=yes NO_ROUTE_WHY=
 if kernel_fwd && [ -n "$KERNEL_WHY" ]; then
 	ROUTED='' NO_ROUTE_WHY="FORWARDER=kernel, but $KERNEL_WHY"
-elif kernel_fwd && ! { command -v smcrouted && command -v smcroutectl; } >/dev/null; then
-	ROUTED='' NO_ROUTE_WHY="smcroute is not installed (make deps)"
-elif ! kernel_fwd && [ ! -e "$XM_BUILD/bpf/xdp_pass.bpf.o" ]; then
-	ROUTED='' NO_ROUTE_WHY="$XM_BUILD/bpf/xdp_pass.bpf.o is not built (make)"
+elif NO_ROUTE_WHY=$(forwarder_missing); then
+	ROUTED=''
+else
+	NO_ROUTE_WHY=
 fi
 if [ -n "$ROUTED" ]; then
 	echo "# forwarder of part 3: $FORWARDER${KERNEL_WHY:+ ($KERNEL_WHY)}"
