@@ -17,6 +17,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include "ctrl.h"
 #include "log.h"
 #include "mfc.h"
 #include "util.h"
@@ -43,11 +44,6 @@ struct mfc {
 static uint64_t now_ms(void)
 {
 	return xm_now_mono_ns() / 1000000;
-}
-
-static bool addr_zero(const __be32 a[4])
-{
-	return !(a[0] | a[1] | a[2] | a[3]);
 }
 
 static int route_cmp(const void *a, const void *b)
@@ -207,9 +203,9 @@ static int parse_route(const struct nlmsghdr *nh, struct xm_mroute *r)
 		}
 		}
 	}
-	if (table != dflt || !have_grp || addr_zero(r->grp))
+	if (table != dflt || !have_grp || xm_addr_is_zero(r->grp))
 		return 0;
-	if (addr_zero(r->src))
+	if (xm_addr_is_zero(r->src))
 		r->src_len = 0;		/* (*,G) */
 	if (nh->nlmsg_type == RTM_NEWROUTE && (rtm->rtm_flags & RTNH_F_UNRESOLVED || !have_iif))
 		return 0;
